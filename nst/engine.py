@@ -1,0 +1,277 @@
+"""The optimisation: minimise alpha L_content + beta L_style over the pixels, coarse to fine.
+
+`stylize()` is a generator of Frames. Closing it (or setting `cancel`) stops the work after the
+current step; its `finally` drops every tensor it made.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+import torch
+from PIL import Image
+
+from . import images
+from .losses import content_loss, gram, style_loss, total_loss, tv_loss
+from .settings import Settings
+from .vgg import load_vgg
+
+REF_AREA = 512 * 512  # alpha is specified for an image of this many pixels
+COARSEST = 128  # px: the pyramid starts here (or at the output size if that is smaller)
+
+
+@dataclass
+class Frame:
+    image: Image.Image  # RGB
+    step: int  # steps done so far, over all levels
+    total: int  # steps in all
+    scale: int  # pyramid level, 0 = coarsest
+    levels: int
+    losses: dict  # 'content', 'style' (unweighted), 'total' (weighted, what is minimised)
+    elapsed: float  # seconds since the run started
+    done: bool = False
+    info: dict = field(default_factory=dict)  # resolved device/precision/optimizer, level sizes
+
+
+# ---------------------------------------------------------------------------- devices, precision
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"device must be auto, cpu, cuda, cuda:N or mps; got {name!r}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but no CUDA GPU is available; use device='auto'")
+    return dev
+
+
+def bf16_is_fast(device: torch.device) -> bool:
+    """bf16 pays off on CUDA GPUs that support it and CPUs with AVX512-BF16/AMX."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        try:
+            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except Exception:
+            return False
+    return False
+
+
+def resolve(settings: Settings) -> tuple[torch.device, str, str]:
+    """(device, precision, optimizer) after 'auto'. L-BFGS always runs in fp32: its curvature
+    estimates do not survive bf16 gradient noise (measured, see DESIGN.md)."""
+    device = resolve_device(settings.device)
+    opt, prec = settings.optimizer, settings.precision
+    if opt == "lbfgs" and prec == "bf16":
+        raise ValueError("L-BFGS needs fp32 (it diverges under bf16); use optimizer='adam' with bf16")
+    if prec == "auto":
+        prec = "bf16" if opt != "lbfgs" and bf16_is_fast(device) else "fp32"
+    if opt == "auto":
+        opt = "adam" if prec == "bf16" else "lbfgs"
+    return device, prec, opt
+
+
+# ---------------------------------------------------------------------------- pyramid
+def plan_levels(size: int, steps: int, pyramid: bool = True) -> list[tuple[int, int]]:
+    """[(long side, steps)] from coarse to fine. Each level halves the side down to COARSEST and
+    gets twice the steps of the next finer one: steps are spent where they are cheap, the fine
+    levels only add detail to an already-painted picture."""
+    if not pyramid or size < 2 * COARSEST:
+        return [(size, steps)]
+    sizes = [size]
+    while sizes[-1] // 2 >= COARSEST:
+        sizes.append(sizes[-1] // 2)
+    sizes = sizes[::-1]
+    shares = [2.0 ** (len(sizes) - 1 - i) for i in range(len(sizes))]
+    counts = [max(1, math.floor(steps * s / sum(shares))) for s in shares]
+    counts[-1] = max(1, steps - sum(counts[:-1]))  # exact total, the finest level takes the rest
+    while sum(counts) > steps and max(counts) > 1:  # tiny step counts: trim coarse levels first
+        counts[counts.index(max(counts))] -= 1
+    return list(zip(sizes, counts))
+
+
+# ---------------------------------------------------------------------------- the run
+class _Objective:
+    """Targets for one pyramid level (computed once, no grad) and the loss of an image."""
+
+    def __init__(self, net, s: Settings, content, styles, blend, size_hw, autocast, fmt):
+        self.net, self.s, self.autocast, self.fmt = net, s, autocast, fmt
+        # The content loss is a sum over the M_l positions of a map while each E_l is normalised by
+        # M_l^2, so their balance shifts with image area. alpha is meant for the paper's ~512 px
+        # images; rescaling it by area keeps one alpha/beta valid at every size and pyramid level.
+        self.alpha = s.content_weight * REF_AREA / (size_hw[0] * size_hw[1])
+        self.beta = s.style_weight
+        self.content_layers = tuple(s.content_layers) if self.alpha > 0 else ()
+        style_layers = tuple(s.style_layers) if self.beta > 0 else ()
+        w = s.layer_weights or [1.0 / max(1, len(s.style_layers))] * len(s.style_layers)
+        self.layer_weights = dict(zip(style_layers, w))
+        self.taps = tuple(dict.fromkeys(self.content_layers + style_layers))
+        with torch.no_grad():
+            self.P = self.features(content) if self.content_layers else {}
+            self.P = {l: self.P[l].float() for l in self.content_layers}
+            self.A = {}
+            for style, b in zip(styles, blend):
+                feats = self.features(style, style_layers)
+                for l in style_layers:
+                    F = feats[l]
+                    # Gram sums grow with the style image's area M; rescale to the output's so a
+                    # style image of another size or aspect asks for the same statistics.
+                    A = gram(F) * (self._m(l, size_hw) / (F.shape[2] * F.shape[3]))
+                    self.A[l] = self.A.get(l, 0) + b * A
+
+    def _m(self, layer: str, size_hw) -> int:
+        """M_l of the output at this layer: the map shrinks by 2 at each pool before it."""
+        pools = int(layer[4]) - 1
+        h, w = size_hw
+        for _ in range(pools):
+            h, w = h // 2, w // 2
+        return h * w
+
+    def features(self, x, taps=None):
+        x = x.contiguous(memory_format=self.fmt)  # differentiable; x itself stays NCHW for L-BFGS
+        with self.autocast():
+            return self.net(x, taps or self.taps, self.s.pooling)
+
+    def __call__(self, x):
+        feats = self.features(x)
+        zero = x.new_zeros(())
+        Lc = sum((content_loss(feats[l], self.P[l]) for l in self.content_layers), zero)
+        Ls = style_loss(feats, self.A, self.layer_weights) if self.layer_weights else zero
+        tv = tv_loss(x) if self.s.tv_weight else zero
+        return total_loss(Lc, Ls, self.alpha, self.beta, tv, self.s.tv_weight), Lc, Ls
+
+
+def _as_list(styles) -> list:
+    return list(styles) if isinstance(styles, (list, tuple)) else [styles]
+
+
+def _make_optimizer(name: str, x: torch.Tensor, lr: float):
+    if name == "adam":
+        return torch.optim.Adam([x], lr=lr)
+    # max_iter=1: one function evaluation per step() call, so frames and cancel stay per step;
+    # the curvature history lives in the optimizer state and carries across calls.
+    return torch.optim.LBFGS([x], lr=1, max_iter=1, history_size=50)
+
+
+def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
+            settings: Settings | None = None, *, cancel: threading.Event | None = None
+            ) -> Iterator[Frame]:
+    """Paint `content` in the style of `styles`; yields Frames, the last with done=True and the
+    best image (lowest total loss at the finest level). `cancel`, when set, ends the run after
+    the current step with that final frame; closing the generator ends it with none."""
+    s = settings or Settings()
+    styles = _as_list(styles)
+    if not styles:
+        raise ValueError("at least one style image is needed")
+    s.validate(n_styles=len(styles))
+    device, precision, opt_name = resolve(s)
+    channels_last = device.type in ("cpu", "cuda")
+    net = load_vgg(s.weights, str(device), channels_last)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if precision == "bf16" \
+        else contextlib.nullcontext
+    blend = torch.tensor(s.style_blend or [1.0] * len(styles), dtype=torch.float64)
+    blend = (blend / blend.sum()).tolist()
+    levels = plan_levels(s.size, s.steps, s.pyramid)
+    total_steps = sum(n for _, n in levels)
+    info = {"device": str(device), "precision": precision, "optimizer": opt_name,
+            "levels": [sz for sz, _ in levels], "weights": s.weights}
+
+    content_full = images.to_tensor(content)
+    style_full = [images.to_tensor(im) for im in styles]
+    gen = torch.Generator().manual_seed(s.seed)
+    t0 = time.perf_counter()
+    x = best = None
+    step = 0
+    try:
+        for level, (long_side, n_steps) in enumerate(levels):
+            c = images.resize(content_full, long_side)
+            hw = tuple(c.shape[-2:])
+            st = [images.resize(im, max(8, round(long_side * s.style_scale))) for im in style_full]
+            if s.colors == "luminance":
+                cy = images.luminance(c)
+                st = [images.match_luminance(images.luminance(im), cy) for im in st]
+                c = cy
+            elif s.colors == "histogram":
+                st = [images.match_histogram(im, c) for im in st]
+            to_dev = lambda t: t.to(device)  # noqa: E731
+            objective = _Objective(net, s, to_dev(c), [to_dev(im) for im in st], blend, hw, autocast, fmt)
+            if x is None:  # first level: the chosen initial image
+                if s.init == "noise":
+                    x0 = torch.rand(1, 3, *hw, generator=gen) * 255
+                elif s.init == "style":
+                    x0 = images.resize_to(st[0], hw)
+                else:
+                    x0 = c
+            else:  # finer level: start from the coarser result, upsampled
+                x0 = images.resize_to(best.cpu(), hw)
+            x = to_dev(x0.clone()).requires_grad_(True)
+            opt = _make_optimizer(opt_name, x, s.lr)
+            best, best_loss, losses = x.detach().clone(), math.inf, {}
+            last_frame = time.perf_counter()
+
+            def closure():
+                nonlocal best, best_loss, losses
+                opt.zero_grad(set_to_none=True)
+                L, Lc, Ls = objective(x)
+                L.backward()
+                v = L.item()
+                if not math.isfinite(v):
+                    raise FloatingPointError("the loss became infinite or NaN; lower lr or the "
+                                             "weights, or use precision='fp32'")
+                if v < best_loss:
+                    best_loss, best = v, x.detach().clone()
+                losses = {"content": Lc.item(), "style": Ls.item(), "total": v}
+                return L
+
+            for i in range(n_steps):
+                opt.step(closure)
+                with torch.no_grad():
+                    x.clamp_(0, 255)
+                step += 1
+                stopping = cancel is not None and cancel.is_set()
+                now = time.perf_counter()
+                due = (i + 1) % s.frame_every == 0 or (
+                    s.frame_seconds is not None and now - last_frame >= s.frame_seconds)
+                last = i == n_steps - 1 and level == len(levels) - 1
+                if stopping or last:
+                    break
+                if due or i == n_steps - 1:
+                    last_frame = now
+                    yield Frame(_show(x, content_full, s), step, total_steps, level, len(levels),
+                                dict(losses), now - t0, info=info)
+            if stopping:
+                break
+        # the final frame: the best image seen at the last level reached
+        img = _show(best, content_full, s)
+        yield Frame(img, step, total_steps, level, len(levels), dict(losses),
+                    time.perf_counter() - t0, done=True, info=info)
+    finally:
+        x = best = objective = opt = None  # noqa: F841 (drop references so memory returns now)
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+
+
+def _show(x: torch.Tensor, content_full: torch.Tensor, s: Settings):
+    """The picture a visitor sees: in luminance mode the content's chroma is put back."""
+    x = x.detach().float().cpu()
+    if s.colors == "luminance":
+        x = images.with_chroma_of(x, images.resize_to(content_full, tuple(x.shape[-2:])))
+    return images.to_pil(x)
+
+
+def run(content, styles, settings: Settings | None = None, **kw) -> Frame:
+    """Run to the end and return the final frame (one call, one image)."""
+    frame = None
+    for frame in stylize(content, styles, settings, **kw):
+        pass
+    return frame

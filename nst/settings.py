@@ -1,0 +1,131 @@
+"""Settings for one style-transfer run: a plain dataclass, validated in one place."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+
+# The paper's layer names for the 16 conv layers of VGG-19 (block_index, conv_index).
+LAYERS = tuple(
+    f"conv{b}_{c}" for b, n in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4)) for c in range(1, n + 1)
+)
+STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+CONTENT_LAYERS = ("conv4_2",)
+
+OPTIMIZERS = ("auto", "adam", "lbfgs")
+INITS = ("noise", "content", "style")
+POOLINGS = ("avg", "max")
+COLORS = ("style", "luminance", "histogram")
+PRECISIONS = ("auto", "fp32", "bf16")
+
+MIN_SIZE, MAX_SIZE = 16, 4096
+MAX_STEPS = 100_000
+
+
+def default_weights() -> str:
+    return os.environ.get("NST_WEIGHTS") or "vgg19"
+
+
+@dataclass
+class Settings:
+    """Everything a run needs besides the images. Names follow Gatys et al. (2015).
+
+    content_weight / style_weight are the paper's alpha and beta; only their ratio matters
+    (alpha/beta = 1e-3 ... 1e-4 in the paper). layer_weights are the w_l of the style loss
+    (None: equal, 1/len(style_layers)). style_blend weighs several style images (None: equal).
+    """
+
+    size: int = 256  # long side of the output, px
+    steps: int = 200  # optimisation steps in all, shared out over the pyramid levels
+    seed: int = 0
+    optimizer: str = "auto"  # 'adam' | 'lbfgs' | 'auto' (adam when bf16 is used, else lbfgs)
+    lr: float = 4.0  # Adam step size, in 0..255 pixel units
+    init: str = "content"  # 'noise' (the paper) | 'content' | 'style'
+    pooling: str = "avg"  # the paper replaces max pooling by average pooling
+    content_weight: float = 1.0  # alpha
+    style_weight: float = 1e3  # beta; alpha/beta = 1e-3
+    content_layers: tuple = CONTENT_LAYERS
+    style_layers: tuple = STYLE_LAYERS
+    layer_weights: tuple | None = None  # w_l per style layer
+    style_blend: tuple | None = None  # weight per style image
+    style_scale: float = 1.0  # style image long side relative to the output's
+    tv_weight: float = 0.0  # total-variation smoothness
+    pyramid: bool = True  # coarse-to-fine; False = a single scale
+    colors: str = "style"  # 'style' | 'luminance' | 'histogram'
+    device: str = "auto"
+    precision: str = "auto"  # 'auto' | 'fp32' | 'bf16'
+    weights: str = field(default_factory=default_weights)
+    frame_every: int = 10  # yield a frame every k steps ...
+    frame_seconds: float | None = None  # ... and/or at least every t seconds
+
+    @property
+    def ratio(self) -> float:
+        """alpha / beta."""
+        return self.content_weight / self.style_weight if self.style_weight else float("inf")
+
+    def replace(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    def validate(self, n_styles: int = 1) -> "Settings":
+        """Raise ValueError with one readable sentence for the first bad setting."""
+        def need(ok, msg):
+            if not ok:
+                raise ValueError(msg)
+
+        need(isinstance(self.size, int) and MIN_SIZE <= self.size <= MAX_SIZE,
+             f"size must be a whole number of pixels from {MIN_SIZE} to {MAX_SIZE}, got {self.size!r}")
+        need(isinstance(self.steps, int) and 1 <= self.steps <= MAX_STEPS,
+             f"steps must be from 1 to {MAX_STEPS}, got {self.steps!r}")
+        need(isinstance(self.seed, int), f"seed must be a whole number, got {self.seed!r}")
+        for name, allowed in (("optimizer", OPTIMIZERS), ("init", INITS), ("pooling", POOLINGS),
+                              ("colors", COLORS), ("precision", PRECISIONS)):
+            need(getattr(self, name) in allowed,
+                 f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+        for name in ("lr", "content_weight", "style_weight", "tv_weight", "style_scale"):
+            v = getattr(self, name)
+            need(isinstance(v, (int, float)) and v >= 0 and v == v and v != float("inf"),
+                 f"{name} must be a finite number >= 0, got {v!r}")
+        need(self.lr > 0, "lr must be > 0")
+        need(0.05 <= self.style_scale <= 4, f"style_scale must be from 0.05 to 4, got {self.style_scale}")
+        need(self.content_weight > 0 or self.style_weight > 0,
+             "content_weight and style_weight cannot both be 0")
+        for name in ("content_layers", "style_layers"):
+            layers = tuple(getattr(self, name))
+            bad = [l for l in layers if l not in LAYERS]
+            need(not bad, f"unknown layer {bad[0]!r} in {name}; VGG-19 layers are "
+                          f"{', '.join(LAYERS)}" if bad else "")
+        need(self.content_layers or self.style_layers, "at least one content or style layer is needed")
+        if self.layer_weights is not None:
+            need(len(self.layer_weights) == len(self.style_layers),
+                 f"layer_weights has {len(self.layer_weights)} values for "
+                 f"{len(self.style_layers)} style layers")
+            need(all(w >= 0 for w in self.layer_weights), "layer_weights must be >= 0")
+        if self.style_blend is not None:
+            need(len(self.style_blend) == n_styles,
+                 f"style_blend has {len(self.style_blend)} weights for {n_styles} style images")
+            need(all(w >= 0 for w in self.style_blend) and sum(self.style_blend) > 0,
+                 "style_blend weights must be >= 0 and not all 0")
+        need(isinstance(self.frame_every, int) and self.frame_every >= 1, "frame_every must be >= 1")
+        need(self.frame_seconds is None or self.frame_seconds > 0, "frame_seconds must be > 0")
+        return self
+
+
+def field_names() -> list[str]:
+    return [f.name for f in fields(Settings)]
+
+
+# Presets: (size, steps) per device kind, chosen by bench/bench.py on the machines named in README.
+PRESETS = {
+    "cpu": {"quick": (256, 100), "balanced": (512, 200), "best": (512, 400)},
+    "cuda": {"quick": (512, 200), "balanced": (768, 400), "best": (1024, 600)},
+}
+PRESETS["mps"] = PRESETS["cuda"]
+
+
+def preset(name: str, device: str = "cpu", **overrides) -> Settings:
+    """Settings for a named preset ('quick' | 'balanced' | 'best') on a device kind."""
+    kind = device.split(":")[0] if device != "auto" else "cpu"
+    table = PRESETS.get(kind, PRESETS["cpu"])
+    if name not in table:
+        raise ValueError(f"preset must be one of {', '.join(table)}; got {name!r}")
+    size, steps = table[name]
+    return Settings(size=size, steps=steps, **overrides)
