@@ -13,6 +13,7 @@ import os
 import sys
 import tempfile
 import threading
+import traceback
 import uuid
 from pathlib import Path
 
@@ -26,6 +27,7 @@ import pandas as pd
 from PIL import Image
 
 import explore_tab
+from image_input import image_input
 import nst
 from nst.intake import ImageError, open_image
 from nst.settings import LAYERS, STYLE_LAYERS
@@ -82,7 +84,7 @@ def _image(name: str, path, required: bool = True) -> Image.Image | None:
         _need(not required, f"Please add a {name} image.")
         return None
     try:
-        img = open_image(path)
+        img = open_image(path, max_side=WORK_SIDE)  # big JPEGs decode at 1/2..1/8 scale
     except ImageError as e:
         raise gr.Error(f"{name.capitalize()} image: {e}", title="Image refused") from None
     img.thumbnail((WORK_SIDE, WORK_SIDE), Image.LANCZOS)
@@ -226,7 +228,9 @@ def _paint(content: Image.Image, styles: list, settings: nst.Settings, request: 
     except RuntimeError as e:
         if "out of memory" in str(e).lower():
             raise gr.Error("The machine ran out of memory; try a smaller size.", title="Out of memory") from None
-        raise
+        traceback.print_exc()  # the cause stays in the server log; the visitor gets a sentence
+        raise gr.Error("This run failed on the server; please try a larger size or other images.",
+                       title="The run stopped") from None
     finally:
         if _CANCEL.get(key) is cancel:
             del _CANCEL[key]
@@ -335,11 +339,11 @@ def build() -> gr.Blocks:
                 with gr.Column(scale=5, min_width=300):
                     with gr.Row():
                         with gr.Column(min_width=150):
-                            content = gr.Image(label="Photo", type="filepath", height=220,
+                            content = image_input(label="Photo", height=220,
                                                sources=["upload", "webcam", "clipboard"], elem_id="content")
                             content_thumbs = _thumbs(PHOTOS, "Example photos")
                         with gr.Column(min_width=150):
-                            style = gr.Image(label="Painting", type="filepath", height=220,
+                            style = image_input(label="Painting", height=220,
                                              sources=["upload", "clipboard"], elem_id="style")
                             style_thumbs = _thumbs(STYLES, "Example paintings")
                     preset = gr.Radio(_preset_choices(), value="quick", label="Preset",
@@ -349,9 +353,9 @@ def build() -> gr.Blocks:
                         stop_btn = gr.Button("Stop", variant="stop", elem_id="stop")
                     with gr.Accordion("Blend more paintings", open=False):
                         with gr.Row():
-                            style_2 = gr.Image(label="Second painting", type="filepath", height=140,
+                            style_2 = image_input(label="Second painting", height=140,
                                                sources=["upload", "clipboard"], min_width=120)
-                            style_3 = gr.Image(label="Third painting", type="filepath", height=140,
+                            style_3 = image_input(label="Third painting", height=140,
                                                sources=["upload", "clipboard"], min_width=120)
                         with gr.Row():
                             blend = [gr.Slider(0, 1, v, step=0.05, label=f"Weight of painting {i + 1}",
@@ -395,7 +399,7 @@ def build() -> gr.Blocks:
                     live = gr.Image(label="Painting in progress", format="jpeg", interactive=False,
                                     height=420, buttons=["fullscreen"], elem_id="live")
                     status = gr.Markdown("Pick a photo and a painting, then press **Paint**.",
-                                         elem_id="status")
+                                         label="Status", elem_id="status")
                     compare = gr.ImageSlider(label="Before / after", visible=False, format="jpeg",
                                              max_height=420, buttons=["fullscreen"], elem_id="compare")
                     with gr.Row():
@@ -437,12 +441,19 @@ demo = build()
 demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
 
 
+def _warm_up():
+    """Load the weights and let the math libraries set up their kernels now, so a visitor's
+    first frame is not the one that pays for it (about 2-3 s on a 2-core CPU)."""
+    tiny = Image.new("RGB", (64, 48), (120, 90, 60))
+    nst.run(tiny, tiny, nst.Settings(size=64, steps=2, pyramid=False))
+
+
 def launch(**overrides):
     """Start the server with this app's limits; tests pass prevent_thread_lock etc."""
     share = "--share" in sys.argv or os.environ.get("GRADIO_SHARE", "").lower() in ("1", "true")
     kwargs = dict(max_file_size=MAX_FILE_SIZE, css=CSS, share=share or None,
                   theme=gr.themes.Soft(primary_hue="indigo", secondary_hue="amber"))
-    nst.engine.load_vgg(nst.Settings().weights, DEVICE, DEVICE in ("cpu", "cuda"))  # warm: first frame fast
+    _warm_up()
     return demo.launch(**{**kwargs, **overrides})
 
 
