@@ -90,7 +90,7 @@ def plan_levels(size: int, steps: int, pyramid: bool = True) -> list[tuple[int, 
     sizes = [size]
     while sizes[-1] // 2 >= COARSEST:
         sizes.append(sizes[-1] // 2)
-    sizes = sizes[::-1]
+    sizes = sizes[::-1][-steps:]  # fewer steps than levels: keep the finest ones
     shares = [2.0 ** (len(sizes) - 1 - i) for i in range(len(sizes))]
     counts = [max(1, math.floor(steps * s / sum(shares))) for s in shares]
     counts[-1] = max(1, steps - sum(counts[:-1]))  # exact total, the finest level takes the rest
@@ -154,12 +154,21 @@ def _as_list(styles) -> list:
     return list(styles) if isinstance(styles, (list, tuple)) else [styles]
 
 
+def _blend(s: Settings, n_styles: int) -> list[float]:
+    """Style image weights, normalised to sum to 1 (equal when not given)."""
+    w = s.style_blend or [1.0] * n_styles
+    return [float(v) / sum(w) for v in w]
+
+
 def _make_optimizer(name: str, x: torch.Tensor, lr: float):
     if name == "adam":
         return torch.optim.Adam([x], lr=lr)
-    # max_iter=1: one function evaluation per step() call, so frames and cancel stay per step;
-    # the curvature history lives in the optimizer state and carries across calls.
-    return torch.optim.LBFGS([x], lr=1, max_iter=1, history_size=50)
+    # max_iter=1: one iteration per step() call, so frames and cancel stay per step; the
+    # curvature history lives in the optimizer state and carries across calls. Without a line
+    # search the first step (1/|g|_1, tiny at these loss scales) gives a curvature pair of pure
+    # rounding noise and the next step overflows; strong Wolfe finds a real step (1-3 evals).
+    return torch.optim.LBFGS([x], lr=1, max_iter=1, max_eval=20, history_size=50,
+                             line_search_fn="strong_wolfe")
 
 
 def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
@@ -179,8 +188,7 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if precision == "bf16" \
         else contextlib.nullcontext
-    blend = torch.tensor(s.style_blend or [1.0] * len(styles), dtype=torch.float64)
-    blend = (blend / blend.sum()).tolist()
+    blend = _blend(s, len(styles))
     levels = plan_levels(s.size, s.steps, s.pyramid)
     total_steps = sum(n for _, n in levels)
     info = {"device": str(device), "precision": precision, "optimizer": opt_name,
@@ -219,8 +227,15 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
             best, best_loss, losses = x.detach().clone(), math.inf, {}
             last_frame = time.perf_counter()
 
+            last_eval = None  # (x, grad, loss) of the latest evaluation, for L-BFGS (below)
+
             def closure():
-                nonlocal best, best_loss, losses
+                nonlocal best, best_loss, losses, last_eval
+                if last_eval is not None and torch.equal(x, last_eval[0]):
+                    # L-BFGS re-evaluates, at the start of each step() call, the point its line
+                    # search just accepted: answer from memory instead of a second forward pass.
+                    x.grad = last_eval[1].clone()
+                    return last_eval[2]
                 opt.zero_grad(set_to_none=True)
                 L, Lc, Ls = objective(x)
                 L.backward()
@@ -231,16 +246,19 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
                 if v < best_loss:
                     best_loss, best = v, x.detach().clone()
                 losses = {"content": Lc.item(), "style": Ls.item(), "total": v}
+                if opt_name == "lbfgs":
+                    last_eval = (x.detach().clone(), x.grad.clone(), L.detach())
                 return L
 
             for i in range(n_steps):
                 opt.step(closure)
-                with torch.no_grad():
-                    x.clamp_(0, 255)
+                if opt_name == "adam":  # L-BFGS is not clamped: it would spoil its curvature pairs
+                    with torch.no_grad():
+                        x.clamp_(0, 255)
                 step += 1
                 stopping = cancel is not None and cancel.is_set()
                 now = time.perf_counter()
-                due = (i + 1) % s.frame_every == 0 or (
+                due = step % s.frame_every == 0 or (
                     s.frame_seconds is not None and now - last_frame >= s.frame_seconds)
                 last = i == n_steps - 1 and level == len(levels) - 1
                 if stopping or last:
@@ -267,6 +285,28 @@ def _show(x: torch.Tensor, content_full: torch.Tensor, s: Settings):
     if s.colors == "luminance":
         x = images.with_chroma_of(x, images.resize_to(content_full, tuple(x.shape[-2:])))
     return images.to_pil(x)
+
+
+def paper_losses(image: Image.Image, content: Image.Image, styles, settings: Settings | None = None
+                 ) -> dict:
+    """The paper's unweighted L_content and L_style of `image` against `content` and `styles`, in
+    fp32 at image's size with the settings' layers and weights: a yardstick for comparing runs
+    (e.g. the output's style loss against the content photo's own)."""
+    s = (settings or Settings()).replace(precision="fp32", optimizer="adam")
+    styles = _as_list(styles)
+    s.validate(n_styles=len(styles))
+    device, _, _ = resolve(s)
+    net = load_vgg(s.weights, str(device), False)
+    x = images.to_tensor(image).to(device)
+    hw = tuple(x.shape[-2:])
+    c = images.resize_to(images.to_tensor(content), hw).to(device)
+    st = [images.resize(images.to_tensor(im), max(8, round(max(hw) * s.style_scale))).to(device)
+          for im in styles]
+    objective = _Objective(net, s, c, st, _blend(s, len(styles)), hw,
+                           contextlib.nullcontext, torch.contiguous_format)
+    with torch.no_grad():
+        _, Lc, Ls = objective(x)
+    return {"content": Lc.item(), "style": Ls.item()}
 
 
 def run(content, styles, settings: Settings | None = None, **kw) -> Frame:

@@ -1,0 +1,160 @@
+"""`python -m nst CONTENT STYLE [STYLE ...] -o OUT.png`: one flag per Settings field.
+
+Bad input ends with exit code 2 and one line on stderr, never a traceback. Ctrl-C stops after
+the current step and still writes the best picture so far.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from PIL import Image
+
+from . import settings as S
+from .engine import paper_losses, resolve_device, stylize
+from .intake import ImageError, open_image
+from .weights import WeightsError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse prints usage + error; one line is clearer
+        self.exit(2, f"nst: error: {message} (see nst --help)\n")
+
+
+def _names(text: str) -> tuple:
+    return tuple(t for t in text.replace(",", " ").split() if t)
+
+
+def _numbers(text: str) -> tuple:
+    try:
+        return tuple(float(t) for t in _names(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="nst", description="Paint a photo in the style of one or more paintings "
+                "(Gatys, Ecker & Bethge 2015). Flags left out come from --preset, then the defaults.")
+    p.add_argument("content", help="the photo (any image PIL reads)")
+    p.add_argument("styles", nargs="+", metavar="style", help="one or more style images")
+    p.add_argument("-o", "--output", required=True, help="where to write the picture (.png, .jpg)")
+    p.add_argument("--preset", choices=("quick", "balanced", "best"),
+                   help="size and steps tuned for this device; explicit flags override it")
+    g = p.add_argument_group("settings (the paper's names in brackets)")
+    g.add_argument("--size", type=int, help=f"long side of the output in px (default {S.Settings.size})")
+    g.add_argument("--steps", type=int, help=f"optimisation steps in all (default {S.Settings.steps})")
+    g.add_argument("--seed", type=int, help="random seed: same seed, same picture")
+    g.add_argument("--optimizer", choices=S.OPTIMIZERS, help="auto: adam with bf16, else lbfgs")
+    g.add_argument("--lr", type=float, help="Adam step size in 0..255 pixel units")
+    g.add_argument("--init", choices=S.INITS, help="start image (the paper: noise)")
+    g.add_argument("--pooling", choices=S.POOLINGS, help="the paper uses avg")
+    g.add_argument("--alpha", type=float, dest="content_weight", help="content weight [alpha]")
+    g.add_argument("--beta", type=float, dest="style_weight", help="style weight [beta]")
+    g.add_argument("--ratio", type=float, help="alpha/beta (the paper: 1e-3 or 1e-4); sets alpha")
+    g.add_argument("--content-layers", type=_names, help="e.g. conv4_2")
+    g.add_argument("--style-layers", type=_names, help="e.g. conv1_1,conv2_1,conv3_1,conv4_1,conv5_1")
+    g.add_argument("--layer-weights", type=_numbers, help="w_l per style layer (default equal)")
+    g.add_argument("--style-blend", type=_numbers, help="weight per style image (default equal)")
+    g.add_argument("--style-scale", type=float, help="style image size relative to the output")
+    g.add_argument("--tv-weight", type=float, help="total-variation smoothing (not in the paper)")
+    g.add_argument("--no-pyramid", dest="pyramid", action="store_const", const=False,
+                   help="one scale instead of coarse-to-fine")
+    g.add_argument("--colors", choices=S.COLORS, help="keep the photo's colours: luminance|histogram")
+    g.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps")
+    g.add_argument("--precision", choices=S.PRECISIONS, help="auto: bf16 where it is fast")
+    g.add_argument("--weights", help="vgg19 | torchvision | hub:REPO[:FILE] | PATH "
+                   "(default: $NST_WEIGHTS or vgg19)")
+    o = p.add_argument_group("output")
+    o.add_argument("--save-every", type=int, default=0, metavar="N",
+                   help="also write OUT_stepNNNN.png every N steps")
+    o.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def settings_from_args(a: argparse.Namespace) -> S.Settings:
+    """Settings from the preset (or the defaults) with every explicit flag on top."""
+    if a.preset:
+        kind = resolve_device(a.device or "auto").type
+        base = S.preset(a.preset, kind)
+    else:
+        base = S.Settings()
+    given = {f: getattr(a, f) for f in S.field_names() if getattr(a, f, None) is not None}
+    if a.ratio is not None:
+        if "content_weight" in given and "style_weight" in given:
+            raise ValueError("give at most two of --alpha, --beta and --ratio")
+        if "content_weight" in given:
+            given["style_weight"] = given["content_weight"] / a.ratio if a.ratio else 0.0
+        else:
+            given["content_weight"] = a.ratio * given.get("style_weight", base.style_weight)
+    if a.save_every < 0:
+        raise ValueError("--save-every must be >= 0")
+    # Frames at the save points (or only at level ends), the bar refreshed from frame_seconds.
+    given.setdefault("frame_every", a.save_every or S.MAX_STEPS)
+    given.setdefault("frame_seconds", 0.25)
+    return base.replace(**given).validate(n_styles=len(a.styles))
+
+
+def _check_output(path: Path) -> None:
+    """Refuse an output the run could not write, before spending minutes on it."""
+    if path.suffix.lower() not in Image.registered_extensions():
+        raise ValueError(f"cannot write {str(path)!r}: use an image extension such as .png or .jpg")
+    if not path.parent.is_dir():
+        raise ValueError(f"cannot write {str(path)!r}: folder {str(path.parent)!r} does not exist")
+
+
+def _frame_path(out: Path, step: int) -> Path:
+    return out.with_name(f"{out.stem}_step{step:04d}{out.suffix}")
+
+
+def _paint(a, s: S.Settings, content, styles, out: Path) -> None:
+    from tqdm import tqdm
+
+    cancel = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())  # finish the step, then save
+    bar = tqdm(total=s.steps, unit="step", disable=a.quiet, dynamic_ncols=True)
+    try:
+        for frame in stylize(content, styles, s, cancel=cancel):
+            bar.total = frame.total
+            bar.update(frame.step - bar.n)
+            bar.set_postfix(level=f"{frame.scale + 1}/{frame.levels}", content=f"{frame.losses['content']:.3g}",
+                            style=f"{frame.losses['style']:.3g}", refresh=False)
+            if a.save_every and not frame.done and frame.step % a.save_every == 0:
+                frame.image.save(_frame_path(out, frame.step))
+    finally:
+        bar.close()
+        signal.signal(signal.SIGINT, previous)
+    frame.image.save(out)
+    photo = paper_losses(content.resize(frame.image.size), content, styles, s)["style"]
+    ours = paper_losses(frame.image, content, styles, s)["style"]
+    stopped = " (stopped early)" if cancel.is_set() else ""
+    print(f"wrote {out} ({frame.image.width}x{frame.image.height}, {frame.step} steps in "
+          f"{frame.elapsed:.1f} s on {frame.info['device']} {frame.info['precision']} "
+          f"{frame.info['optimizer']}){stopped}; style loss {ours / max(photo, 1e-30):.3f}x "
+          f"the photo's", file=sys.stderr)
+
+
+def _open(path: str) -> Image.Image:
+    try:
+        return open_image(path)
+    except ImageError as e:
+        raise ImageError(f"{path}: {e}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
+    try:
+        s = settings_from_args(a)
+        out = Path(a.output)
+        _check_output(out)
+        content, *styles = [_open(p) for p in [a.content, *a.styles]]
+        _paint(a, s, content, styles, out)
+    except (ImageError, ValueError, WeightsError, FloatingPointError, OSError) as e:
+        print(f"nst: error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # a bug, not bad input: still one line, and a distinct exit code
+        print(f"nst: internal error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    return 0

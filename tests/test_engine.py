@@ -1,0 +1,133 @@
+"""What a user of stylize() notices: the picture takes on the style, keeps the photo's colours when
+asked, repeats with a seed, stops when told, and refuses bad settings with a sentence."""
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from nst import Settings, images, stylize
+from nst.engine import _Objective, paper_losses, plan_levels, run
+
+FAST = dict(size=40, steps=30, frame_every=5)
+
+
+def _pixels(img) -> np.ndarray:
+    return np.asarray(img, dtype=np.float32)
+
+
+def _mean_abs(a, b) -> float:
+    b = b.resize(a.size)
+    return float(np.abs(_pixels(a) - _pixels(b)).mean())
+
+
+def test_short_run_cuts_style_loss_and_leaves_both_inputs(photo, painting):
+    frames = list(stylize(photo, painting, Settings(**FAST)))
+    out = frames[-1]
+    assert out.done and out.step == out.total == 30 and not any(f.done for f in frames[:-1])
+    assert out.image.size == (40, 33)
+    ours = paper_losses(out.image, photo, painting)["style"]
+    photos_own = paper_losses(photo.resize(out.image.size), photo, painting)["style"]
+    assert ours < 0.5 * photos_own
+    assert _mean_abs(out.image, photo) > 5 and _mean_abs(out.image, painting) > 5
+
+
+@pytest.mark.parametrize("colors", ["luminance", "histogram"])
+def test_colour_preservation_keeps_the_photos_chroma(photo, painting, colors):
+    kept = run(photo, painting, Settings(colors=colors, **FAST)).image
+    moved = run(photo, painting, Settings(colors="style", **FAST)).image
+    c_photo, c_style = images.chroma(photo), images.chroma(painting)
+    gap = (c_style - c_photo).norm()
+    assert (images.chroma(kept) - c_photo).norm() < 0.25 * gap
+    # the control: without colour preservation the output drifts towards the painting's cast
+    assert (images.chroma(moved) - c_photo).norm() > 2 * (images.chroma(kept) - c_photo).norm()
+
+
+def test_same_seed_same_pixels_other_seed_other_pixels(photo, painting):
+    s = Settings(size=32, steps=6, init="noise", seed=3, precision="fp32", optimizer="adam")
+    a, b = run(photo, painting, s).image, run(photo, painting, s).image
+    c = run(photo, painting, s.replace(seed=4)).image
+    assert np.array_equal(_pixels(a), _pixels(b))
+    assert not np.array_equal(_pixels(a), _pixels(c))
+
+
+@pytest.fixture
+def evaluations(monkeypatch):
+    """Every loss evaluation of a run: (image before the step, total loss)."""
+    seen = []
+    original = _Objective.__call__
+
+    def counting(self, x):
+        L, Lc, Ls = original(self, x)
+        seen.append((x.detach().clone(), L.item()))
+        return L, Lc, Ls
+
+    monkeypatch.setattr(_Objective, "__call__", counting)
+    return seen
+
+
+def test_closing_the_iterator_stops_the_work(photo, painting, evaluations):
+    frames = stylize(photo, painting, Settings(size=32, steps=50, frame_every=3))
+    first = next(frames)
+    assert first.step == 3 and len(evaluations) == 3
+    frames.close()
+    assert len(evaluations) == 3
+    with pytest.raises(StopIteration):
+        next(frames)
+
+
+def test_cancel_ends_after_the_current_step_with_the_best_image(photo, painting, evaluations):
+    cancel = threading.Event()
+    frames = []
+    for f in stylize(photo, painting, Settings(size=32, steps=50, frame_every=2), cancel=cancel):
+        frames.append(f)
+        if f.step == 6:
+            cancel.set()
+    assert [f.step for f in frames] == [2, 4, 6, 7] and frames[-1].done
+    assert len(evaluations) == 7
+    best_x = min(evaluations, key=lambda e: e[1])[0]
+    assert np.array_equal(_pixels(frames[-1].image), _pixels(images.to_pil(best_x)))
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(style_layers=("conv1_1", "conv6_1")), r"unknown layer 'conv6_1' in style_layers"),
+    (dict(content_layers=("relu4_2",)), r"unknown layer 'relu4_2' in content_layers"),
+    (dict(size=8), r"size must be .* from 16 to 4096, got 8"),
+    (dict(size=100_000), r"size must be .* got 100000"),
+    (dict(steps=0), r"steps must be from 1"),
+    (dict(style_blend=(0.5, 0.5)), r"style_blend has 2 weights for 1 style images"),
+    (dict(layer_weights=(1.0, 2.0)), r"layer_weights has 2 values for 5 style layers"),
+    (dict(colors="sepia"), r"colors must be one of style, luminance, histogram"),
+    (dict(optimizer="lbfgs", precision="bf16"), r"L-BFGS needs fp32"),
+    (dict(content_weight=-1.0), r"content_weight must be a finite number >= 0"),
+    (dict(lr=float("nan")), r"lr must be a finite number"),
+])
+def test_bad_settings_raise_a_clear_value_error(photo, painting, changes, message):
+    with pytest.raises(ValueError, match=message):
+        next(stylize(photo, painting, Settings(**changes)))
+
+
+def test_pyramid_spends_steps_coarse_to_fine():
+    levels = plan_levels(512, 200)
+    assert [sz for sz, _ in levels] == [128, 256, 512]
+    assert sum(n for _, n in levels) == 200 and levels[0][1] > levels[1][1] > levels[2][1]
+    assert plan_levels(512, 200, pyramid=False) == [(512, 200)]
+    assert sum(n for _, n in plan_levels(1024, 3)) == 3
+
+
+def test_lbfgs_in_fp32_paints_too(photo, painting):
+    s = Settings(size=32, steps=15, optimizer="lbfgs")
+    out = run(photo, painting, s)
+    assert out.info["optimizer"] == "lbfgs" and out.info["precision"] == "fp32"
+    ours = paper_losses(out.image, photo, painting)["style"]
+    assert ours < 0.5 * paper_losses(photo.resize(out.image.size), photo, painting)["style"]
+
+
+def test_style_blend_weighs_the_styles(photo, painting):
+    stripes = np.zeros((48, 48, 3), np.uint8)
+    stripes[:, ::6] = (40, 220, 60)  # green vertical lines on black: nothing like the painting
+    stripes = images.Image.fromarray(stripes)
+    mostly = {w: run(photo, [painting, stripes], Settings(style_blend=w, **FAST)).image
+              for w in ((1, 0), (0, 1))}
+    to_painting = {w: paper_losses(im, photo, painting)["style"] for w, im in mostly.items()}
+    assert to_painting[(1, 0)] < 0.5 * to_painting[(0, 1)]

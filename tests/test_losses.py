@@ -1,0 +1,63 @@
+"""The paper's formulas against its own analytic gradients (Gatys et al. 2015, after eq. 2 and 6).
+
+F is a post-ReLU activation (the engine's taps), F = relu(Z) of shape N x M; the gradients the
+paper states are those w.r.t. F, and vanish w.r.t. Z where Z < 0.
+"""
+import pytest
+import torch
+
+from nst.losses import content_loss, gram, layer_style_loss, style_loss, total_loss, tv_loss
+
+N, H, W = 6, 5, 4
+M = H * W
+
+
+def _relu_features(seed):
+    g = torch.Generator().manual_seed(seed)
+    Z = torch.randn(1, N, H, W, generator=g, dtype=torch.float64, requires_grad=True)
+    return Z, torch.relu(Z)
+
+
+def test_content_gradient_is_F_minus_P_where_F_is_positive():
+    Z, F = _relu_features(0)
+    P = torch.relu(torch.randn(1, N, H, W, dtype=torch.float64))
+    content_loss(F, P).backward()
+    expected = (F - P) * (Z > 0)
+    torch.testing.assert_close(Z.grad, expected.detach().to(Z.grad.dtype), rtol=0, atol=1e-6)
+
+
+def test_style_layer_gradient_matches_the_paper():
+    Z, F = _relu_features(1)
+    A = gram(torch.relu(torch.randn(1, N, H, W, dtype=torch.float64))).double()
+    G = gram(F).double()
+    layer_style_loss(gram(F).double(), A, N, M).backward()
+    f = F.detach().flatten(2)[0].double()  # N x M
+    # dE_l/dF^l_ij = ((F^l)^T (G^l - A^l))_ji / (N_l^2 M_l^2)  =  ((G - A) F)_ij / (N^2 M^2)
+    expected = ((f.T @ (G.detach() - A)).T / (N**2 * M**2)).view(1, N, H, W) * (Z > 0)
+    torch.testing.assert_close(Z.grad, expected.to(Z.grad.dtype), rtol=1e-4, atol=1e-9)
+
+
+def test_gram_is_the_channel_correlation_sum():
+    _, F = _relu_features(2)
+    G = gram(F)
+    i, j = 1, 4
+    assert G.shape == (N, N) and torch.allclose(G, G.T)
+    assert torch.isclose(G[i, j], (F[0, i] * F[0, j]).sum().float(), rtol=1e-5)
+
+
+def test_style_loss_weighs_layers_and_vanishes_on_the_style_itself():
+    _, F1 = _relu_features(3)
+    _, F2 = _relu_features(4)
+    feats = {"a": F1, "b": F2}
+    own = {"a": gram(F1), "b": gram(F2)}
+    assert style_loss(feats, own, {"a": 0.5, "b": 0.5}).item() == pytest.approx(0, abs=1e-6)
+    other = {"a": gram(F2), "b": gram(F2)}
+    E_a = layer_style_loss(gram(F1), gram(F2), N, M)
+    assert style_loss(feats, other, {"a": 0.2, "b": 0.8}).item() == pytest.approx(0.2 * E_a.item())
+
+
+def test_total_is_alpha_content_plus_beta_style_and_tv_counts_edges():
+    assert total_loss(torch.tensor(2.0), torch.tensor(3.0), 10, 100).item() == 320
+    x = torch.zeros(1, 3, 4, 4)
+    x[..., 2:] = 1  # one vertical edge of height 4 in 3 channels, step 1
+    assert tv_loss(x).item() == 12
