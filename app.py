@@ -178,12 +178,12 @@ def _status(f: nst.Frame, clock: _Clock, note: str = "") -> str:
 
 
 def _loss_table(history: list) -> pd.DataFrame:
-    """Each loss term relative to its own peak so far, so all three share one 0..1 axis."""
-    df = pd.DataFrame(history, columns=["step", "term", "value"])
-    if len(df):
-        df["relative loss"] = df["value"] / df.groupby("term")["value"].transform("max").clip(lower=1e-30)
-    else:
-        df["relative loss"] = []
+    """Each loss term relative to its own peak so far, so all three share one 0..1 axis (the raw
+    value stays in the table for API callers). Typed columns even when empty: the plot takes
+    its axis types from the first table it gets."""
+    df = pd.DataFrame(history, columns=["step", "term", "value"]).astype(
+        {"step": "int64", "term": "str", "value": "float64"})
+    df["relative"] = df["value"] / df.groupby("term")["value"].transform("max").clip(lower=1e-30)
     return df
 
 
@@ -293,8 +293,15 @@ def refine(request: gr.Request, result: str | None, *values):
 
 
 def _arm(request: gr.Request):
-    """Runs the moment Paint is pressed: a fresh cancel Event, so Stop works while queued too."""
+    """Runs the moment Paint is pressed: a fresh cancel Event, so Stop works while queued too;
+    the live picture takes the place of the last before/after view."""
     _CANCEL[request.session_hash] = threading.Event()
+    return gr.update(visible=True), gr.update(visible=False)
+
+
+def _show_compare():
+    """After a run the before/after slider (shown by the last frame) takes the live picture's place."""
+    return gr.update(visible=False)
 
 
 def _stop(request: gr.Request):
@@ -309,9 +316,13 @@ CSS = """
 #title h1 {margin-bottom: 0}
 #title p {margin-top: .2em; opacity: .8}
 #status p {margin: .2em 0; font-variant-numeric: tabular-nums}
-.thumbs .grid-wrap {min-height: 0 !important}
+#live img {width: 100%; height: 100%; object-fit: contain}
+.thumbs .grid-wrap {min-height: 0 !important; max-height: none !important}
+.thumbs .grid-container {grid-template-columns: repeat(auto-fill, minmax(44px, 1fr)) !important;
+                         gap: 4px !important}
+.thumbs .thumbnail-item {width: 100% !important; height: auto !important; aspect-ratio: 1}
 @media (max-width: 640px) {
-  .gradio-container {padding: 6px !important}
+  .app {padding-left: 8px !important; padding-right: 8px !important}
   #title h1 {font-size: 1.35em}
 }
 """
@@ -322,28 +333,30 @@ def _preset_choices():
 
 
 def _thumbs(files, label):
-    return gr.Gallery([str(p) for p in files], label=label, columns=5, rows=1, height=84,
-                      allow_preview=False, object_fit="cover", elem_classes="thumbs", buttons=[])
+    return gr.Gallery([str(p) for p in files], label=label, show_label=False, container=False,
+                      columns=5, height="auto", min_width=120, allow_preview=False, object_fit="cover",
+                      elem_classes="thumbs", buttons=[])
 
 
 def build() -> gr.Blocks:
     with gr.Blocks(title="Live neural style transfer", delete_cache=(900, 3600)) as blocks:
         gr.Markdown(
-            "# 🎨 Live neural style transfer\n"
-            "Drop in a photo and a painting, press **Paint**, and watch the photo being painted, "
-            "step by step: [Gatys, Ecker & Bethge (2015)](https://arxiv.org/abs/1508.06576) "
+            "# Live neural style transfer\n"
+            "Drop in a photo and a painting (or click an example under each), press **Paint**, and "
+            "watch the photo being painted, step by step: "
+            "[Gatys, Ecker & Bethge (2015)](https://arxiv.org/abs/1508.06576) "
             f"on the original VGG-19, running on this machine's **{'GPU' if GPU else 'CPU'}**.",
             elem_id="title")
         with gr.Tab("Paint"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=5, min_width=300):
                     with gr.Row():
-                        with gr.Column(min_width=150):
-                            content = image_input(label="Photo", height=220,
+                        with gr.Column(min_width=120):
+                            content = image_input(label="Photo", height=220, min_width=120,
                                                sources=["upload", "webcam", "clipboard"], elem_id="content")
                             content_thumbs = _thumbs(PHOTOS, "Example photos")
-                        with gr.Column(min_width=150):
-                            style = image_input(label="Painting", height=220,
+                        with gr.Column(min_width=120):
+                            style = image_input(label="Painting", height=220, min_width=120,
                                              sources=["upload", "clipboard"], elem_id="style")
                             style_thumbs = _thumbs(STYLES, "Example paintings")
                     preset = gr.Radio(_preset_choices(), value="quick", label="Preset",
@@ -398,16 +411,17 @@ def build() -> gr.Blocks:
                 with gr.Column(scale=6, min_width=300):
                     live = gr.Image(label="Painting in progress", format="jpeg", interactive=False,
                                     height=420, buttons=["fullscreen"], elem_id="live")
-                    status = gr.Markdown("Pick a photo and a painting, then press **Paint**.",
-                                         label="Status", elem_id="status")
                     compare = gr.ImageSlider(label="Before / after", visible=False, format="jpeg",
                                              max_height=420, buttons=["fullscreen"], elem_id="compare")
+                    status = gr.Markdown("Pick a photo and a painting, then press **Paint**.",
+                                         label="Status", elem_id="status")
                     with gr.Row():
                         download = gr.DownloadButton("Download PNG", visible=False, size="md",
                                                      elem_id="download")
                         refine_btn = gr.Button("Refine at 1.5× size", interactive=False, size="md",
                                                elem_id="refine")
-                    losses = gr.LinePlot(_loss_table([]), x="step", y="relative loss", color="term",
+                    losses = gr.LinePlot(_loss_table([]), x="step", y="relative", color="term",
+                                         y_title="loss / its peak",
                                          height=200, label="Losses (each relative to its peak)",
                                          y_lim=[0, 1.02], elem_id="losses")
         with gr.Tab("Explore"):
@@ -419,10 +433,12 @@ def build() -> gr.Blocks:
         outputs = [live, status, losses, compare, download, refine_btn]
         run = dict(outputs=outputs, concurrency_limit=1, concurrency_id="device", show_progress="full",
                    show_progress_on=[live])
-        paint_btn.click(_arm, None, None, queue=False, api_visibility="private").then(
-            stylize, api_inputs, api_name="stylize", **run)
-        refine_btn.click(_arm, None, None, queue=False, api_visibility="private").then(
-            refine, [download, *api_inputs], api_visibility="private", **run)
+        swap = dict(queue=False, api_visibility="private")
+        paint_btn.click(_arm, None, [live, compare], **swap).then(
+            stylize, api_inputs, api_name="stylize", **run).success(_show_compare, None, live, **swap)
+        refine_btn.click(_arm, None, [live, compare], **swap).then(
+            refine, [download, *api_inputs], api_visibility="private", **run).success(
+            _show_compare, None, live, **swap)
         # Stop reaches the engine's cancel Event, so the run ends with its best image; not an API.
         stop_btn.click(_stop, None, None, queue=False, api_visibility="private")
         for thumbs, target, files in ((content_thumbs, content, PHOTOS), (style_thumbs, style, STYLES)):

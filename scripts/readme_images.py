@@ -1,0 +1,72 @@
+"""Make README's images: a grid of example results and screenshots of the running app.
+
+    python scripts/readme_images.py grid         # docs/examples-grid.jpg (nst, the quick preset)
+    python scripts/readme_images.py screenshot   # docs/app-desktop.jpg, docs/app-phone.jpg
+
+The screenshots are taken by the real-browser test (tests/test_browser.py), told to keep painting
+for a while before it presses Stop, so the page shows a picture well under way.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+CELL = 200  # px per grid cell
+STYLES = ["swirling_night", "mosaic", "cubist_shards", "water_garden"]
+PHOTOS = ["astronaut", "chelsea", "coffee", "rocket"]
+
+
+def _fit(img: Image.Image, side: int = CELL) -> Image.Image:
+    """Centre-crop to a square and resize, so the grid is even."""
+    s = min(img.size)
+    left, top = (img.width - s) // 2, (img.height - s) // 2
+    return img.crop((left, top, left + s, top + s)).resize((side, side), Image.LANCZOS)
+
+
+def grid(out: Path = DOCS / "examples-grid.jpg"):
+    sys.path.insert(0, str(ROOT))
+    from nst import preset, run
+
+    settings = preset("quick", "cpu")
+    pad = 6
+    sheet = Image.new("RGB", ((len(STYLES) + 1) * (CELL + pad) + pad, (len(PHOTOS) + 1) * (CELL + pad) + pad),
+                      "white")
+    ex = ROOT / "examples"
+    for j, name in enumerate(STYLES):
+        sheet.paste(_fit(Image.open(ex / "styles" / f"{name}.jpg")), (pad + (j + 1) * (CELL + pad), pad))
+    for i, photo_name in enumerate(PHOTOS):
+        photo = Image.open(ex / "photos" / f"{photo_name}.jpg").convert("RGB")
+        y = pad + (i + 1) * (CELL + pad)
+        sheet.paste(_fit(photo), (pad, y))
+        for j, name in enumerate(STYLES):
+            result = run(photo, Image.open(ex / "styles" / f"{name}.jpg").convert("RGB"), settings)
+            sheet.paste(_fit(result.image), (pad + (j + 1) * (CELL + pad), y))
+            print(f"{photo_name} x {name}: {result.step} steps in {result.elapsed:.1f} s", flush=True)
+    ImageDraw.Draw(sheet).text((pad + 8, pad + 8), f"quick preset:\n{settings.size} px,\n{settings.steps} steps",
+                               fill="black")
+    DOCS.mkdir(exist_ok=True)
+    sheet.save(out, quality=82, optimize=True)
+    print(out, f"{out.stat().st_size // 1024} KB")
+
+
+def screenshot(frames: int = 40):
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "NST_SCREENSHOTS": tmp, "NST_SHOT_FRAMES": str(frames)}
+        subprocess.run([sys.executable, "-m", "pytest", "-q", "tests/test_browser.py"], cwd=ROOT, env=env,
+                       check=True)
+        DOCS.mkdir(exist_ok=True)
+        for shot in sorted(Path(tmp).glob("*.png")):
+            out = DOCS / f"{shot.stem}.jpg"
+            Image.open(shot).convert("RGB").save(out, quality=80, optimize=True)
+            print(out, f"{out.stat().st_size // 1024} KB")
+
+
+if __name__ == "__main__":
+    {"grid": grid, "screenshot": screenshot}[sys.argv[1] if len(sys.argv) > 1 else "grid"]()
