@@ -1,7 +1,262 @@
-"""The "Explore" tab: what each VGG-19 layer sees (wiring only; the maths is in nst.explore)."""
+"""The "Explore" tab: what each VGG-19 layer sees (wiring only; the maths is in nst.explore).
+
+Public API endpoints registered here: /reconstruct (streams frames), /figure (streams the
+Figure-1 grid as it fills, ends with the whole grid), /ratio_row and /activations. Every
+parameter is checked on the server; a refusal is a gr.Error sentence.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
 import gradio as gr
+from PIL import Image
+
+from image_input import image_input
+from nst import explore
+from nst.intake import ImageError, open_image
+from nst.settings import LAYERS
+
+HERE = Path(__file__).parent
+EXAMPLES = sorted((HERE / "examples" / "photos").glob("*.jpg")) + sorted(
+    (HERE / "examples" / "styles").glob("*.jpg"))
+
+MAX_SIZE, MAX_STEPS = 256, 400  # per reconstruction: keeps one visitor's job on a 2-core CPU short
+MAX_SECONDS = 300  # wall clock per job; past it the job stops with what it has
+RATIO_EXPONENTS = (-5, -4, -3, -2)  # log10(alpha/beta) of the ratio row, as in the paper's Fig. 3
+RUN = dict(concurrency_limit=1, concurrency_id="device")  # one heavy job at a time, shared with Paint
+
+CONTENT_MD = r"""
+**Content from one layer.** Starting from white noise $$\vec x$$, the pixels are changed until the
+layer's responses $$F^l$$ match the photo's $$P^l$$:
+$$\mathcal{L}_{content}(\vec p, \vec x, l) = \tfrac12 \sum_{i,j} \left(F^l_{ij} - P^l_{ij}\right)^2$$
+Low layers pin down almost every pixel; high layers keep *what is where* and let the exact pixels go.
+
+**Style from a set of layers.** The Gram matrix of a layer keeps which features occur together, not
+where: $$G^l_{ij} = \sum_k F^l_{ik} F^l_{jk}$$
+$$E_l = \frac{1}{4 N_l^2 M_l^2} \sum_{i,j} \left(G^l_{ij} - A^l_{ij}\right)^2, \qquad
+\mathcal{L}_{style} = \sum_l w_l E_l$$
+With only conv1_1 the result is fine local texture; adding deeper layers adds larger structures.
+"""
+FIGURE_MD = r"""
+**The paper's Figure 1**, on your pictures: top row, the content rebuilt from conv1_1, conv2_1,
+conv3_1, conv4_1, conv5_1 alone; bottom row, the style rebuilt from {conv1_1}, {conv1_1, conv2_1},
+… up to conv5_1. Ten reconstructions of 100 L-BFGS steps each, at 128 px about a minute on a
+2-core CPU; the grid fills in as it goes.
+"""
+RATIO_MD = r"""
+**Content against style.** Style transfer minimises both terms at once:
+$$\mathcal{L}_{total}(\vec p, \vec a, \vec x) = \alpha\, \mathcal{L}_{content} + \beta\, \mathcal{L}_{style}$$
+The paper used $$\alpha/\beta = 10^{-3}$$ or $$10^{-4}$$. A small ratio lets the painting's texture
+take over; a large one gives back the photo. Each picture here starts from white noise, as in the
+paper's Figure 3.
+"""
+ACTIVATIONS_MD = r"""
+**What a layer responds to.** Each channel $$k$$ of a layer is a map
+$$F^l_k = \max\left(0,\; W^l_k * F^{l-1} + b^l_k\right)$$
+(bright = strong response). Below the maps, for a few channels, the patches of the example images
+and yours that drive them hardest, each cut to exactly what that unit can see: its receptive
+field, which grows by $$(k-1)\,j$$ at every layer (3×3 convolutions, 2×2 pools that double the
+step $$j$$): 3 px at conv1_1, 24 px at conv3_1, 156 px at conv5_1. Expect colours and edges in
+conv1, textures in conv3, object parts in conv5.
+"""
 
 
-def build():
-    """Called inside `with gr.Tab("Explore")` in app.py."""
-    gr.Markdown("The layer explorer is being built.")
+# ---------------------------------------------------------------------------- validation
+def _refuse(sentence: str):
+    raise gr.Error(sentence, title="Please check the settings")
+
+
+def _whole(name: str, value, lo: int, hi: int) -> int:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        _refuse(f"{name} must be a whole number, got {value!r}.")
+    if not (lo <= v <= hi and v == int(v)):
+        _refuse(f"{name} must be a whole number from {lo} to {hi}, got {value!r}.")
+    return int(v)
+
+
+def _one_of(name: str, value, allowed) -> str:
+    if value not in allowed:
+        _refuse(f"{name} must be one of {', '.join(allowed)}; got {value!r}.")
+    return value
+
+
+def _picture(name: str, path) -> Image.Image:
+    if path in (None, ""):
+        _refuse(f"Please add {name}.")
+    try:
+        img = open_image(path)
+    except ImageError as e:
+        raise gr.Error(f"{name[0].upper()}{name[1:]}: {e}", title="Image refused") from None
+    img.thumbnail((1024, 1024), Image.LANCZOS)  # every view here works far below this size
+    return img
+
+
+def _settings(size, steps, seed=0):
+    return explore.recon_settings(size=_whole("size", size, 32, MAX_SIZE),
+                                  steps=_whole("steps", steps, 1, MAX_STEPS),
+                                  seed=_whole("seed", seed, 0, 2**31 - 1))
+
+
+def _deadline() -> threading.Event:
+    """An Event that sets itself after MAX_SECONDS: the engine then ends with its best image."""
+    cancel = threading.Event()
+    timer = threading.Timer(MAX_SECONDS, cancel.set)
+    timer.daemon = True
+    timer.start()
+    return cancel
+
+
+# ---------------------------------------------------------------------------- handlers
+def reconstruct(image, layer: str = "conv4_2", mode: str = "content", steps: int = 100,
+                size: int = 128, seed: int = 0):
+    """Rebuild an image from white noise using only one layer's content, or the style (Gram
+    matrices) of the layers up to one; streams (picture so far, status)."""
+    img = _picture("an image", image)
+    layer, mode = _one_of("layer", layer, LAYERS), _one_of("mode", mode, explore.MODES)
+    s = _settings(size, steps, seed)
+    what = (f"content from {layer}" if mode == "content"
+            else "style from " + ", ".join(explore.style_layers_upto(layer)))
+    for f in explore.reconstruct(img, layer, mode, s, cancel=_deadline()):
+        yield f.image, (f"{'Done' if f.done else 'Reconstructing'} {what}: step {f.step}/{f.total}, "
+                        f"loss {f.losses.get('total', float('nan')):.3g}, {f.elapsed:.1f} s")
+
+
+def figure(content, style=None, size: int = 128, steps: int = 100, progress=gr.Progress()):
+    """The paper's Figure 1 for these images (style: defaults to the content image); streams the
+    grid as it fills and ends with the whole grid."""
+    c = _picture("a content image", content)
+    st = _picture("a style image", style) if style not in (None, "") else c
+    s = _settings(size, steps)
+    t0 = time.perf_counter()
+    for p in explore.figure1(c, st, s, cancel=_deadline()):
+        frac = (p.cell + (p.frame.step / p.frame.total if p.frame else 0)) / p.cells
+        progress(1.0 if p.done else frac, desc=p.label)
+        yield p.image, _figure_status(p, t0)
+
+
+def _figure_status(p: explore.FigureProgress, t0: float) -> str:
+    if p.done:
+        return f"Done: {len(p.times)} reconstructions in {time.perf_counter() - t0:.0f} s."
+    return f"Cell {p.cell + 1}/{p.cells}: {p.label}, step {p.frame.step}/{p.frame.total}"
+
+
+def ratio_row(content, style, size: int = 128, steps: int = 100, progress=gr.Progress()):
+    """The same photo and painting at alpha/beta = 1e-5 ... 1e-2, each from white noise."""
+    c, st = _picture("a content image", content), _picture("a style image", style)
+    s = _settings(size, steps)
+    t0 = time.perf_counter()
+    ratios = [10.0 ** e for e in RATIO_EXPONENTS]
+    for p in explore.ratio_row(c, st, ratios, s, cancel=_deadline()):
+        progress(1.0 if p.done else (p.cell + 0.5) / p.cells, desc=p.label)
+        yield p.image, _figure_status(p, t0)
+
+
+def activations(image, layer: str = "conv3_1", channels: int = 8):
+    """The most active channels of a layer as heat maps, and for four of them the patches of the
+    example images and this one that drive them hardest."""
+    img = _picture("an image", image)
+    layer = _one_of("layer", layer, LAYERS)
+    n = _whole("channels", channels, 1, 32)
+    maps = explore.activation_maps(img, layer, n)
+    sources = [img] + [open_image(p) for p in EXAMPLES]
+    found = explore.top_patches(sources, layer, n_channels=4)
+    return maps, explore.patches_grid(layer, found)
+
+
+# ---------------------------------------------------------------------------- layout
+def build(content=None, style=None):
+    """Called inside `with gr.Tab("Explore")` in app.py. `content`/`style`: the Paint tab's image
+    inputs, if given, for the "use the current photo/painting" buttons."""
+    gr.Markdown("## What VGG-19 sees\nGatys et al. found that a trained network keeps content and "
+                "style apart. Rebuild a picture from one layer at a time and see for yourself.")
+    examples = [[str(p)] for p in EXAMPLES]
+
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=4, min_width=280):
+            image = image_input(label="Image to rebuild", height=220, sources=["upload", "clipboard"],
+                                elem_id="explore-image")
+            if examples:
+                gr.Examples(examples, [image], label="Examples", examples_per_page=10)
+            _copy_buttons(content, style, image)
+            mode = gr.Radio([("content from layer …", "content"), ("style from layers up to …", "style")],
+                            value="content", label="Rebuild", elem_id="explore-mode")
+            layer = gr.Dropdown(list(LAYERS), value="conv4_2", label="Layer", elem_id="explore-layer")
+            with gr.Row():
+                steps = gr.Slider(1, MAX_STEPS, 100, step=1, label="L-BFGS steps", min_width=120)
+                size = gr.Slider(32, MAX_SIZE, 128, step=16, label="Size, px", min_width=120)
+                seed = gr.Number(0, label="Noise seed", precision=0, minimum=0, maximum=2**31 - 1,
+                                 min_width=90)
+            with gr.Row():
+                go = gr.Button("Rebuild", variant="primary", elem_id="explore-go")
+                stop = gr.Button("Stop", variant="stop")
+        with gr.Column(scale=4, min_width=280):
+            recon = gr.Image(label="Reconstruction", format="jpeg", interactive=False, height=300,
+                             elem_id="explore-out")
+            recon_status = gr.Markdown("", elem_id="explore-status")
+        with gr.Column(scale=3, min_width=240):
+            gr.Markdown(CONTENT_MD)
+    job = go.click(reconstruct, [image, layer, mode, steps, size, seed], [recon, recon_status],
+                   api_name="reconstruct", show_progress="minimal", **RUN)
+    stop.click(None, None, None, cancels=[job], api_visibility="private")
+
+    gr.Markdown("---")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=240):
+            gr.Markdown(FIGURE_MD)
+            fig_style = image_input(label="Style image (empty: the image above)", height=160,
+                                    sources=["upload", "clipboard"], elem_id="figure-style")
+            with gr.Row():
+                fig_size = gr.Slider(32, MAX_SIZE, 128, step=16, label="Cell size, px", min_width=120)
+                fig_steps = gr.Slider(1, MAX_STEPS, 100, step=1, label="Steps per cell", min_width=120)
+            fig_go = gr.Button("Render Figure 1", variant="primary", elem_id="figure-go")
+        with gr.Column(scale=8, min_width=320):
+            grid = gr.Image(label="Figure 1", format="jpeg", interactive=False, elem_id="figure-out")
+            grid_status = gr.Markdown("", elem_id="figure-status")
+    fig_go.click(figure, [image, fig_style, fig_size, fig_steps], [grid, grid_status],
+                 api_name="figure", show_progress="full", show_progress_on=[grid], **RUN)
+
+    gr.Markdown("---")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=240):
+            gr.Markdown(RATIO_MD)
+            ratio_style = image_input(label="Painting", height=160, sources=["upload", "clipboard"],
+                                      elem_id="ratio-style")
+            with gr.Row():
+                r_size = gr.Slider(32, MAX_SIZE, 128, step=16, label="Size, px", min_width=120)
+                r_steps = gr.Slider(1, MAX_STEPS, 100, step=1, label="Steps each", min_width=120)
+            r_go = gr.Button("Render α/β = 1e-5 … 1e-2", variant="primary", elem_id="ratio-go")
+        with gr.Column(scale=8, min_width=320):
+            row = gr.Image(label="α/β row", format="jpeg", interactive=False, elem_id="ratio-out")
+            row_status = gr.Markdown("")
+    r_go.click(ratio_row, [image, ratio_style, r_size, r_steps], [row, row_status],
+               api_name="ratio_row", show_progress="full", show_progress_on=[row], **RUN)
+
+    gr.Markdown("---")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=240):
+            gr.Markdown(ACTIVATIONS_MD)
+            a_layer = gr.Dropdown(list(LAYERS), value="conv3_1", label="Layer", elem_id="act-layer")
+            a_n = gr.Slider(1, 32, 8, step=1, label="Channels to show")
+            a_go = gr.Button("Show what this layer sees", variant="primary", elem_id="act-go")
+        with gr.Column(scale=8, min_width=320):
+            maps = gr.Gallery(label="Most active channels (image above)", columns=5, height=300,
+                              format="jpeg", elem_id="act-maps")
+            patches = gr.Image(label="Top-activating patches (rows: channels)", format="png",
+                               interactive=False, elem_id="act-patches")
+    a_go.click(activations, [image, a_layer, a_n], [maps, patches], api_name="activations", **RUN)
+
+
+def _copy_buttons(content, style, target):
+    """'Use the current photo / painting' buttons, when the Paint tab's inputs were passed in."""
+    pairs = [(c, label) for c, label in ((content, "Use the current photo"),
+                                         (style, "Use the current painting")) if c is not None]
+    if not pairs:
+        return
+    with gr.Row():
+        for source, label in pairs:
+            gr.Button(label, size="sm").click(lambda v: v, source, target, queue=False,
+                                              api_visibility="private")

@@ -1,0 +1,79 @@
+"""The Explore tab's HTTP API, driven by gradio_client against the real app on 127.0.0.1."""
+from __future__ import annotations
+
+import socket
+import time
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+import app
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def client():
+    _, url, _ = app.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(),
+                           quiet=True)
+    yield Client(url, verbose=False)
+    app.demo.close()
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory):
+    yy, xx = np.mgrid[0:48, 0:64]
+    a = np.stack([xx * 4, yy * 5, 255 - (xx + yy) * 2], -1).clip(0, 255).astype(np.uint8)
+    path = tmp_path_factory.mktemp("img") / "photo.png"
+    Image.fromarray(a).save(path)
+    return str(path)
+
+
+def test_reconstruct_streams_frames_with_only_image_layer_and_mode(client, photo):
+    job = client.submit(handle_file(photo), "conv4_2", "content", api_name="/reconstruct")
+    end = time.monotonic() + 240
+    while not job.done() and time.monotonic() < end:
+        time.sleep(0.1)
+    outputs = job.outputs()
+    assert len(outputs) >= 3, f"only {len(outputs)} frames were streamed"
+    assert len({Image.open(o[0]).tobytes() for o in outputs}) >= 3  # the picture changes as it goes
+    assert "Done" in outputs[-1][1] and "conv4_2" in outputs[-1][1]
+    assert max(Image.open(outputs[-1][0]).size) == 128  # the default size
+
+
+def test_figure_returns_the_whole_grid(client, photo):
+    grid, status = client.predict(handle_file(photo), None, 32, 3, api_name="/figure")
+    img = Image.open(grid)
+    assert "Done: 10 reconstructions" in status
+    # 2 rows x (original + 5 reconstructions) of 32 px cells, plus padding and captions
+    assert img.width > 6 * 32 and img.height > 2 * 32
+    # every reconstruction cell was painted: no column of the grid is left blank
+    a = np.asarray(img.convert("L"), dtype=float)
+    col = img.width // 6
+    assert all(a[:, k * col:(k + 1) * col].std() > 5 for k in range(6))
+
+
+@pytest.mark.parametrize("args, bad", [(("conv9_9", "content"), "conv9_9"), (("conv1_1", "texture"), "texture")])
+def test_bad_parameters_are_refused_in_words(client, photo, args, bad):
+    with pytest.raises(AppError) as err:
+        client.predict(handle_file(photo), *args, api_name="/reconstruct")
+    assert bad in str(err.value) and "Traceback" not in str(err.value)
+
+
+def test_out_of_range_steps_are_refused(client, photo):
+    with pytest.raises(AppError) as err:
+        client.predict(handle_file(photo), "conv1_1", "content", 10_000, api_name="/reconstruct")
+    assert "400" in str(err.value) and "Traceback" not in str(err.value)  # the maximum is named
+
+
+def test_missing_image_is_refused_in_words(client):
+    with pytest.raises(AppError) as err:
+        client.predict(None, "conv1_1", "content", api_name="/reconstruct")
+    assert "Please add an image" in str(err.value)
