@@ -85,8 +85,10 @@ def settings_from_args(a: argparse.Namespace) -> S.Settings:
     if a.ratio is not None:
         if "content_weight" in given and "style_weight" in given:
             raise ValueError("give at most two of --alpha, --beta and --ratio")
+        if not a.ratio > 0:
+            raise ValueError(f"--ratio (alpha/beta) must be > 0, got {a.ratio}")
         if "content_weight" in given:
-            given["style_weight"] = given["content_weight"] / a.ratio if a.ratio else 0.0
+            given["style_weight"] = given["content_weight"] / a.ratio
         else:
             given["content_weight"] = a.ratio * given.get("style_weight", base.style_weight)
     if a.save_every < 0:
@@ -113,19 +115,23 @@ def _paint(a, s: S.Settings, content, styles, out: Path) -> None:
     from tqdm import tqdm
 
     cancel = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())  # finish the step, then save
+    on_main = threading.current_thread() is threading.main_thread()  # signals need the main thread
+    # Ctrl-C sets cancel: the engine finishes the step and yields the best picture, saved below
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set()) if on_main else None
     bar = tqdm(total=s.steps, unit="step", disable=a.quiet, dynamic_ncols=True)
     try:
         for frame in stylize(content, styles, s, cancel=cancel):
             bar.total = frame.total
             bar.update(frame.step - bar.n)
-            bar.set_postfix(level=f"{frame.scale + 1}/{frame.levels}", content=f"{frame.losses['content']:.3g}",
+            bar.set_postfix(level=f"{frame.scale + 1}/{frame.levels}",
+                            content=f"{frame.losses['content']:.3g}",
                             style=f"{frame.losses['style']:.3g}", refresh=False)
             if a.save_every and not frame.done and frame.step % a.save_every == 0:
                 frame.image.save(_frame_path(out, frame.step))
     finally:
         bar.close()
-        signal.signal(signal.SIGINT, previous)
+        if on_main:
+            signal.signal(signal.SIGINT, previous)
     frame.image.save(out)
     photo = paper_losses(content.resize(frame.image.size), content, styles, s)["style"]
     ours = paper_losses(frame.image, content, styles, s)["style"]

@@ -1,11 +1,13 @@
 """What a user of stylize() notices: the picture takes on the style, keeps the photo's colours when
 asked, repeats with a seed, stops when told, and refuses bad settings with a sentence."""
+import functools
 import threading
 
 import numpy as np
 import pytest
 import torch
 
+from conftest import cool_painting, warm_photo
 from nst import Settings, images, stylize
 from nst.engine import _Objective, paper_losses, plan_levels, run
 
@@ -32,10 +34,14 @@ def test_short_run_cuts_style_loss_and_leaves_both_inputs(photo, painting):
     assert _mean_abs(out.image, photo) > 5 and _mean_abs(out.image, painting) > 5
 
 
+@functools.lru_cache(maxsize=None)
+def _painted(colors: str):
+    return run(warm_photo(), cool_painting(), Settings(colors=colors, **FAST)).image
+
+
 @pytest.mark.parametrize("colors", ["luminance", "histogram"])
 def test_colour_preservation_keeps_the_photos_chroma(photo, painting, colors):
-    kept = run(photo, painting, Settings(colors=colors, **FAST)).image
-    moved = run(photo, painting, Settings(colors="style", **FAST)).image
+    kept, moved = _painted(colors), _painted("style")
     c_photo, c_style = images.chroma(photo), images.chroma(painting)
     gap = (c_style - c_photo).norm()
     assert (images.chroma(kept) - c_photo).norm() < 0.25 * gap

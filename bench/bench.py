@@ -1,0 +1,180 @@
+"""Engine benchmark (a script, not a test): seconds per optimisation step of the naive path
+(fp32, NCHW) against the default fast path (bf16 autocast + channels_last) in the same run, the
+wall time and quality of each preset, and peak memory. Prints a markdown table and writes
+bench/results/<host-kind>.json.
+
+    python bench/bench.py            # full: 7 timed steps per case, all presets
+    python bench/bench.py --quick    # 3 timed steps per case, quick and balanced presets only
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import re
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from nst import Settings, images, preset, run  # noqa: E402
+from nst.engine import _Objective, paper_losses, resolve_device  # noqa: E402
+from nst.intake import open_image  # noqa: E402
+from nst.vgg import load_vgg  # noqa: E402
+
+CONTENT = ROOT / "examples" / "photos" / "chelsea.jpg"
+STYLE = ROOT / "examples" / "styles" / "swirling_night.jpg"
+
+
+def machine(device: torch.device) -> dict:
+    cpu = platform.processor() or ""
+    with contextlib.suppress(OSError):
+        m = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+        cpu = m.group(1).strip() if m else cpu
+    info = {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__, "device": str(device), "python": platform.python_version(),
+            "load_average_at_start": [round(v, 2) for v in os.getloadavg()]}
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def host_kind(info: dict) -> str:
+    name = info.get("gpu") or info["cpu"]
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return f"{'cuda' if 'gpu' in info else 'cpu'}-{slug}-{info['cores']}c"
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def peak_memory_mb(device: torch.device) -> dict:
+    rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    out = {"peak_rss_mb": round(rss_kib / 1024)}
+    if device.type == "cuda":
+        out["cuda_max_allocated_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20)
+    return out
+
+
+def step_timer(device, size: int, fast: bool, content, style):
+    """One Adam step of the full objective (forward to conv5_1, backward to the pixels)."""
+    net = load_vgg("vgg19", str(device), fast)
+    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if fast \
+        else contextlib.nullcontext
+    fmt = torch.channels_last if fast else torch.contiguous_format
+    c = images.resize(content, size).to(device)
+    st = [images.resize(style, size).to(device)]
+    objective = _Objective(net, Settings(size=size), c, st, [1.0], tuple(c.shape[-2:]), autocast, fmt)
+    x = c.clone().requires_grad_(True)
+    opt = torch.optim.Adam([x], lr=4.0)
+
+    def step() -> float:
+        sync(device)
+        t = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        objective(x)[0].backward()
+        opt.step()
+        sync(device)
+        return time.perf_counter() - t
+
+    return step
+
+
+def bench_steps(device, sizes, reps, content, style) -> list[dict]:
+    rows = []
+    for size in sizes:
+        timers = {name: step_timer(device, size, name == "fast", content, style)
+                  for name in ("naive", "fast")}
+        for t in timers.values():  # warm-up: kernel selection, allocator
+            t(), t()
+        times = {name: [] for name in timers}
+        for _ in range(reps):  # interleaved, so a busy neighbour slows both alike
+            for name, t in timers.items():
+                times[name].append(t())
+        med = {name: statistics.median(v) for name, v in times.items()}
+        rows.append({"size": size, "naive_fp32_nchw_s_per_step": round(med["naive"], 4),
+                     "fast_bf16_channels_last_s_per_step": round(med["fast"], 4),
+                     "speedup": round(med["naive"] / med["fast"], 2), "reps": reps,
+                     **peak_memory_mb(device)})
+        print(f"  steps at {size}px: naive {med['naive']:.3f} s, fast {med['fast']:.3f} s", flush=True)
+    return rows
+
+
+def bench_presets(device, names, content_img, style_img) -> list[dict]:
+    rows = []
+    for name in names:
+        s = preset(name, device.type)
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        t = time.perf_counter()
+        frame = run(content_img, style_img, s)
+        wall = time.perf_counter() - t
+        photo = paper_losses(content_img.resize(frame.image.size), content_img, style_img)["style"]
+        ours = paper_losses(frame.image, content_img, style_img)["style"]
+        rows.append({"preset": name, "size": s.size, "steps": s.steps, "wall_s": round(wall, 1),
+                     "optimizer": frame.info["optimizer"], "precision": frame.info["precision"],
+                     "levels": frame.info["levels"], "style_loss_vs_photo": round(ours / photo, 3),
+                     **peak_memory_mb(device)})
+        print(f"  preset {name}: {wall:.1f} s", flush=True)
+    return rows
+
+
+def table(result: dict) -> str:
+    m = result["machine"]
+    gpu = f", GPU {m['gpu']}" if "gpu" in m else ""
+    lines = [f"Machine: {m['cpu']} ({m['cores']} cores{gpu}), torch {m['torch']}, device "
+             f"{m['device']}, load average at start {m['load_average_at_start'][0]}", "",
+             "| size | naive fp32 NCHW s/step | bf16 + channels_last s/step | speedup | peak RSS MB |",
+             "|---|---|---|---|---|"]
+    for r in result["steps"]:
+        lines.append(f"| {r['size']} | {r['naive_fp32_nchw_s_per_step']:.3f} | "
+                     f"{r['fast_bf16_channels_last_s_per_step']:.3f} | {r['speedup']:.2f}x | "
+                     f"{r['peak_rss_mb']} |")
+    lines += ["", "| preset | size | steps | levels | optimizer | wall s | style loss vs photo |",
+              "|---|---|---|---|---|---|---|"]
+    for r in result["presets"]:
+        lines.append(f"| {r['preset']} | {r['size']} | {r['steps']} | {r['levels']} | "
+                     f"{r['optimizer']} {r['precision']} | {r['wall_s']} | "
+                     f"{r['style_loss_vs_photo']}x |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="3 timed steps, quick+balanced presets")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--reps", type=int, help="timed steps per case (median taken)")
+    p.add_argument("--out", help="JSON path (default bench/results/<host-kind>.json)")
+    a = p.parse_args(argv)
+    device = resolve_device(a.device)
+    reps = a.reps or (3 if a.quick else 7)
+    content_img, style_img = open_image(CONTENT), open_image(STYLE)
+    content, style = images.to_tensor(content_img), images.to_tensor(style_img)
+    info = machine(device)
+    print(f"bench on {info['cpu']} / {device}", flush=True)
+    result = {"machine": info, "command": "python bench/bench.py" + (" --quick" if a.quick else ""),
+              "images": [str(CONTENT.relative_to(ROOT)), str(STYLE.relative_to(ROOT))],
+              "steps": bench_steps(device, (256, 512), reps, content, style),
+              "presets": bench_presets(device, ("quick", "balanced") if a.quick else
+                                       ("quick", "balanced", "best"), content_img, style_img)}
+    result["machine"]["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
+    print(table(result))
+    out = Path(a.out) if a.out else ROOT / "bench" / "results" / f"{host_kind(info)}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
