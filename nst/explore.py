@@ -112,23 +112,24 @@ def _font(px: int):
 class _Grid:
     """Rows of square cells, each image centred in its cell with a caption under it."""
 
-    def __init__(self, rows: int, cols: int, cell: int, pad: int = 4, caption: int = 16):
-        self.cell, self.pad, self.caption = cell, pad, caption
-        self.canvas = Image.new("RGB", (cols * (cell + pad) + pad, rows * (cell + caption + pad) + pad),
-                                "white")
+    def __init__(self, cols: int, cell: int, heights: Sequence[int], pad: int = 4, caption: int = 16):
+        """`cols` cells of width `cell` per row; row r is heights[r] px tall (plus its caption)."""
+        self.cell, self.pad, self.caption, self.heights = cell, pad, caption, list(heights)
+        self.tops = [pad + sum(h + caption + pad for h in self.heights[:r]) for r in range(len(heights))]
+        size = (cols * (cell + pad) + pad, pad + sum(h + caption + pad for h in self.heights))
+        self.canvas = Image.new("RGB", size, "white")
         self.font = _font(max(9, caption - 5))
 
     def put(self, row: int, col: int, image: Image.Image | None, caption: str = ""):
-        x0 = self.pad + col * (self.cell + self.pad)
-        y0 = self.pad + row * (self.cell + self.caption + self.pad)
+        x0, y0, h = self.pad + col * (self.cell + self.pad), self.tops[row], self.heights[row]
         draw = ImageDraw.Draw(self.canvas)
-        draw.rectangle([x0, y0, x0 + self.cell - 1, y0 + self.cell + self.caption - 1], fill="white")
+        draw.rectangle([x0, y0, x0 + self.cell - 1, y0 + h + self.caption - 1], fill="white")
         if image is not None:
             im = image.copy()
-            im.thumbnail((self.cell, self.cell), Image.LANCZOS)
-            self.canvas.paste(im, (x0 + (self.cell - im.width) // 2, y0 + (self.cell - im.height) // 2))
+            im.thumbnail((self.cell, h), Image.LANCZOS)
+            self.canvas.paste(im, (x0 + (self.cell - im.width) // 2, y0 + (h - im.height) // 2))
         if caption:
-            draw.text((x0 + self.cell // 2, y0 + self.cell + self.caption // 2), caption,
+            draw.text((x0 + self.cell // 2, y0 + h + self.caption // 2), caption,
                       fill="black", font=self.font, anchor="mm")
 
     def snapshot(self) -> Image.Image:
@@ -159,9 +160,10 @@ def figure1(content: Image.Image, style: Image.Image | None = None,
     The first column shows the originals. Yields FigureProgress after every frame of every cell."""
     s = settings or recon_settings()
     style = content if style is None else style
-    grid = _Grid(2, len(layers) + 1, s.size)
-    grid.put(0, 0, _fitted(content, s.size), "content image")
-    grid.put(1, 0, _fitted(style, s.size), "style image")
+    c, st = _fitted(content, s.size), _fitted(style, s.size)
+    grid = _Grid(len(layers) + 1, s.size, (c.height, st.height))
+    grid.put(0, 0, c, "content image")
+    grid.put(1, 0, st, "style image")
     jobs = []
     for row, (mode, img) in enumerate((("content", content), ("style", style))):
         for col, layer in enumerate(layers, start=1):
@@ -181,9 +183,10 @@ def ratio_row(content: Image.Image, style: Image.Image, ratios: Sequence[float] 
     """The paper's Figure 3 (one row): `content` painted in `style` from white noise for each
     alpha/beta in `ratios`, with the paper's layers. Low ratios give texture, high ones the photo."""
     s = (settings or recon_settings()).replace(init="noise", layer_weights=None)
-    grid = _Grid(1, len(ratios) + 2, s.size)
-    grid.put(0, 0, _fitted(content, s.size), "content")
-    grid.put(0, 1, _fitted(style, s.size), "style")
+    c, st = _fitted(content, s.size), _fitted(style, s.size)
+    grid = _Grid(len(ratios) + 2, s.size, (c.height,))
+    grid.put(0, 0, c, "content")
+    grid.put(0, 1, st, "style")
     jobs = [(0, col, f"alpha/beta = {r:g}", f"α/β = {r:g}",
              lambda r=r: stylize(content, style, s.replace(content_weight=r, style_weight=1.0),
                                  cancel=cancel))
@@ -314,11 +317,10 @@ def top_patches(sources: Sequence[Image.Image], layer: str, channels: Sequence[i
 def patches_grid(layer: str, found: dict[int, list[Patch]], cell: int = 72) -> Image.Image:
     """One row per channel: its top patches, each enlarged to `cell` px (pixels kept sharp)."""
     cols = max([len(p) for p in found.values()] + [1])
-    grid = _Grid(max(1, len(found)), cols + 1, cell, caption=14)
+    grid = _Grid(cols + 1, cell, [cell] * max(1, len(found)), caption=14)
     for row, (c, patches) in enumerate(found.items()):
-        grid.put(row, 0, None, "")
         ImageDraw.Draw(grid.canvas).text(
-            (grid.pad + cell // 2, grid.pad + row * (cell + 14 + grid.pad) + cell // 2),
+            (grid.pad + cell // 2, grid.tops[row] + cell // 2),
             f"{layer}\nchannel {c}", fill="black", font=grid.font, anchor="mm", align="center")
         for col, p in enumerate(patches, start=1):
             grid.put(row, col, p.image.resize((cell, cell), Image.NEAREST), f"{p.score:.3g}")
