@@ -203,37 +203,10 @@ def build(content=None, style=None):
                    api_name="reconstruct", show_progress="minimal", **RUN)
     stop.click(None, None, None, cancels=[job], api_visibility="private")
 
-    gr.Markdown("---")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=3, min_width=240):
-            gr.Markdown(FIGURE_MD)
-            fig_style = image_input(label="Style image (empty: the image above)", height=160,
-                                    sources=["upload", "clipboard"], elem_id="figure-style")
-            with gr.Row():
-                fig_size = gr.Slider(32, MAX_SIZE, 128, step=16, label="Cell size, px", min_width=120)
-                fig_steps = gr.Slider(1, MAX_STEPS, 100, step=1, label="Steps per cell", min_width=120)
-            fig_go = gr.Button("Render Figure 1", variant="primary", elem_id="figure-go")
-        with gr.Column(scale=8, min_width=320):
-            grid = gr.Image(label="Figure 1", format="jpeg", interactive=False, elem_id="figure-out")
-            grid_status = gr.Markdown("", elem_id="figure-status")
-    fig_go.click(figure, [image, fig_style, fig_size, fig_steps], [grid, grid_status],
-                 api_name="figure", show_progress="full", show_progress_on=[grid], **RUN)
-
-    gr.Markdown("---")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=3, min_width=240):
-            gr.Markdown(RATIO_MD)
-            ratio_style = image_input(label="Painting", height=160, sources=["upload", "clipboard"],
-                                      elem_id="ratio-style")
-            with gr.Row():
-                r_size = gr.Slider(32, MAX_SIZE, 128, step=16, label="Size, px", min_width=120)
-                r_steps = gr.Slider(1, MAX_STEPS, 100, step=1, label="Steps each", min_width=120)
-            r_go = gr.Button("Render α/β = 1e-5 … 1e-2", variant="primary", elem_id="ratio-go")
-        with gr.Column(scale=8, min_width=320):
-            row = gr.Image(label="α/β row", format="jpeg", interactive=False, elem_id="ratio-out")
-            row_status = gr.Markdown("")
-    r_go.click(ratio_row, [image, ratio_style, r_size, r_steps], [row, row_status],
-               api_name="ratio_row", show_progress="full", show_progress_on=[row], **RUN)
+    _grid_section(figure, "figure", image, FIGURE_MD, "Style image (empty: the image above)",
+                  "Render Figure 1", "Figure 1")
+    _grid_section(ratio_row, "ratio_row", image, RATIO_MD, "Painting",
+                  "Render α/β = 1e-5 … 1e-2", "α/β row")
 
     gr.Markdown("---")
     with gr.Row(equal_height=False):
@@ -248,6 +221,26 @@ def build(content=None, style=None):
             patches = gr.Image(label="Top-activating patches (rows: channels)", format="png",
                                interactive=False, elem_id="act-patches")
     a_go.click(activations, [image, a_layer, a_n], [maps, patches], api_name="activations", **RUN)
+
+
+def _grid_section(fn, name: str, image, md: str, second_label: str, button: str, out_label: str):
+    """A figure that renders cell by cell: the explanation, a second image, size and steps, a
+    button, and the grid streaming in; registered as the API endpoint /`name`."""
+    gr.Markdown("---")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=240):
+            gr.Markdown(md)
+            second = image_input(label=second_label, height=160, sources=["upload", "clipboard"],
+                                 elem_id=f"{name}-image")
+            with gr.Row():
+                size = gr.Slider(32, MAX_SIZE, 128, step=16, label="Cell size, px", min_width=120)
+                steps = gr.Slider(1, MAX_STEPS, 100, step=1, label="Steps per cell", min_width=120)
+            go = gr.Button(button, variant="primary", elem_id=f"{name}-go")
+        with gr.Column(scale=8, min_width=320):
+            out = gr.Image(label=out_label, format="jpeg", interactive=False, elem_id=f"{name}-out")
+            status = gr.Markdown("", elem_id=f"{name}-status")
+    go.click(fn, [image, second, size, steps], [out, status], api_name=name, show_progress="full",
+             show_progress_on=[out], **RUN)
 
 
 def _copy_buttons(content, style, target):

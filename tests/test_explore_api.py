@@ -1,7 +1,6 @@
 """The Explore tab's HTTP API, driven by gradio_client against the real app on 127.0.0.1."""
 from __future__ import annotations
 
-import socket
 import time
 
 import numpy as np
@@ -10,21 +9,14 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-import app
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from live_server import live_server
 
 
 @pytest.fixture(scope="module")
 def client():
-    _, url, _ = app.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(),
-                           quiet=True)
-    yield Client(url, verbose=False)
-    app.demo.close()
+    """The real app (`python app.py`) in a child process on a free loopback port."""
+    with live_server() as (url, _, _):
+        yield Client(url, verbose=False)
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +69,17 @@ def test_missing_image_is_refused_in_words(client):
     with pytest.raises(AppError) as err:
         client.predict(None, "conv1_1", "content", api_name="/reconstruct")
     assert "Please add an image" in str(err.value)
+
+
+def test_activations_return_heat_maps_and_patches(client, photo):
+    maps, patches = client.predict(handle_file(photo), "conv1_2", 3, api_name="/activations")
+    assert len(maps) == 4  # the input and its three most active channels
+    grid = Image.open(patches)
+    assert grid.width > 4 * 72 and grid.height > 4 * 72  # four channels, several patches each
+
+
+def test_the_tab_publishes_reconstruct_and_figure(client):
+    api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert [p["parameter_name"] for p in api["/reconstruct"]["parameters"][:3]] == ["image", "layer", "mode"]
+    assert all(p["parameter_has_default"] for p in api["/reconstruct"]["parameters"][1:])
+    assert "/figure" in api
