@@ -26,17 +26,19 @@ MAX_SIZE, MAX_STEPS = 256, 400  # per reconstruction: keeps one visitor's job on
 MAX_SECONDS = 300  # wall clock per job; past it the job stops with what it has
 RATIO_EXPONENTS = (-5, -4, -3, -2)  # log10(alpha/beta) of the ratio row, as in the paper's Fig. 3
 RUN = dict(concurrency_limit=1, concurrency_id="device")  # one heavy job at a time, shared with Paint
+LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
 
 CONTENT_MD = r"""
-**Content from one layer.** Starting from white noise $$\vec x$$, the pixels are changed until the
-layer's responses $$F^l$$ match the photo's $$P^l$$:
+**Content from one layer.** Starting from white noise $\vec x$, the pixels are changed until the
+layer's responses $F^l$ match the photo's $P^l$:
 $$\mathcal{L}_{content}(\vec p, \vec x, l) = \tfrac12 \sum_{i,j} \left(F^l_{ij} - P^l_{ij}\right)^2$$
 Low layers pin down almost every pixel; high layers keep *what is where* and let the exact pixels go.
 
 **Style from a set of layers.** The Gram matrix of a layer keeps which features occur together, not
-where: $$G^l_{ij} = \sum_k F^l_{ik} F^l_{jk}$$
-$$E_l = \frac{1}{4 N_l^2 M_l^2} \sum_{i,j} \left(G^l_{ij} - A^l_{ij}\right)^2, \qquad
-\mathcal{L}_{style} = \sum_l w_l E_l$$
+where:
+$$G^l_{ij} = \sum_k F^l_{ik} F^l_{jk}$$
+$$E_l = \frac{1}{4 N_l^2 M_l^2} \sum_{i,j} \left(G^l_{ij} - A^l_{ij}\right)^2$$
+$$\mathcal{L}_{style} = \sum_l w_l E_l$$
 With only conv1_1 the result is fine local texture; adding deeper layers adds larger structures.
 """
 FIGURE_MD = r"""
@@ -48,17 +50,17 @@ conv3_1, conv4_1, conv5_1 alone; bottom row, the style rebuilt from {conv1_1}, {
 RATIO_MD = r"""
 **Content against style.** Style transfer minimises both terms at once:
 $$\mathcal{L}_{total}(\vec p, \vec a, \vec x) = \alpha\, \mathcal{L}_{content} + \beta\, \mathcal{L}_{style}$$
-The paper used $$\alpha/\beta = 10^{-3}$$ or $$10^{-4}$$. A small ratio lets the painting's texture
+The paper used $\alpha/\beta = 10^{-3}$ or $10^{-4}$. A small ratio lets the painting's texture
 take over; a large one gives back the photo. Each picture here starts from white noise, as in the
 paper's Figure 3.
 """
 ACTIVATIONS_MD = r"""
-**What a layer responds to.** Each channel $$k$$ of a layer is a map
+**What a layer responds to.** Each channel $k$ of a layer is a map
 $$F^l_k = \max\left(0,\; W^l_k * F^{l-1} + b^l_k\right)$$
 (bright = strong response). Below the maps, for a few channels, the patches of the example images
 and yours that drive them hardest, each cut to exactly what that unit can see: its receptive
-field, which grows by $$(k-1)\,j$$ at every layer (3×3 convolutions, 2×2 pools that double the
-step $$j$$): 3 px at conv1_1, 24 px at conv3_1, 156 px at conv5_1. Expect colours and edges in
+field, which grows by $(k-1)\,j$ at every layer (3×3 convolutions, 2×2 pools that double the
+step $j$): 3 px at conv1_1, 24 px at conv3_1, 156 px at conv5_1. Expect colours and edges in
 conv1, textures in conv3, object parts in conv5.
 """
 
@@ -198,7 +200,7 @@ def build(content=None, style=None):
                              elem_id="explore-out")
             recon_status = gr.Markdown("", elem_id="explore-status")
         with gr.Column(scale=3, min_width=240):
-            gr.Markdown(CONTENT_MD)
+            gr.Markdown(CONTENT_MD, latex_delimiters=LATEX)
     job = go.click(reconstruct, [image, layer, mode, steps, size, seed], [recon, recon_status],
                    api_name="reconstruct", show_progress="minimal", **RUN)
     stop.click(None, None, None, cancels=[job], api_visibility="private")
@@ -211,7 +213,7 @@ def build(content=None, style=None):
     gr.Markdown("---")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=240):
-            gr.Markdown(ACTIVATIONS_MD)
+            gr.Markdown(ACTIVATIONS_MD, latex_delimiters=LATEX)
             a_layer = gr.Dropdown(list(LAYERS), value="conv3_1", label="Layer", elem_id="act-layer")
             a_n = gr.Slider(1, 32, 8, step=1, label="Channels to show")
             a_go = gr.Button("Show what this layer sees", variant="primary", elem_id="act-go")
@@ -229,7 +231,7 @@ def _grid_section(fn, name: str, image, md: str, second_label: str, button: str,
     gr.Markdown("---")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=240):
-            gr.Markdown(md)
+            gr.Markdown(md, latex_delimiters=LATEX)
             second = image_input(label=second_label, height=160, sources=["upload", "clipboard"],
                                  elem_id=f"{name}-image")
             with gr.Row():
