@@ -179,8 +179,7 @@ def _status(f: nst.Frame, clock: _Clock, note: str = "") -> str:
 
 def _loss_table(history: list) -> pd.DataFrame:
     """Each loss term relative to its own peak so far, so all three share one 0..1 axis (the raw
-    value stays in the table for API callers). Typed columns even when empty: the plot takes
-    its axis types from the first table it gets."""
+    value stays in the table for API callers)."""
     df = pd.DataFrame(history, columns=["step", "term", "value"]).astype(
         {"step": "int64", "term": "str", "value": "float64"})
     df["relative"] = df["value"] / df.groupby("term")["value"].transform("max").clip(lower=1e-30)
@@ -319,7 +318,7 @@ CSS = """
 #live img {width: 100%; height: 100%; object-fit: contain}
 .thumbs .grid-wrap {min-height: 0 !important; max-height: none !important}
 .thumbs .grid-container {grid-template-columns: repeat(auto-fill, minmax(44px, 1fr)) !important;
-                         gap: 4px !important}
+                         grid-auto-rows: auto !important; gap: 4px !important}
 .thumbs .thumbnail-item {width: 100% !important; height: auto !important; aspect-ratio: 1}
 @media (max-width: 640px) {
   .app {padding-left: 8px !important; padding-right: 8px !important}
@@ -420,9 +419,10 @@ def build() -> gr.Blocks:
                                                      elem_id="download")
                         refine_btn = gr.Button("Refine at 1.5× size", interactive=False, size="md",
                                                elem_id="refine")
-                    losses = gr.LinePlot(_loss_table([]), x="step", y="relative", color="term",
+                    # starts empty (None): a plot first given an empty table never draws its lines
+                    losses = gr.LinePlot(None, x="step", y="relative", color="term",
                                          y_title="loss / its peak",
-                                         height=200, label="Losses (each relative to its peak)",
+                                         height=250, label="Losses (each relative to its peak)",
                                          y_lim=[0, 1.02], elem_id="losses")
         with gr.Tab("Explore"):
             explore_tab.build()
