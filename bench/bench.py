@@ -133,15 +133,17 @@ def table(result: dict) -> str:
     m = result["machine"]
     gpu = f", GPU {m['gpu']}" if "gpu" in m else ""
     lines = [f"Machine: {m['cpu']} ({m['cores']} cores{gpu}), torch {m['torch']}, device "
-             f"{m['device']}, load average at start {m['load_average_at_start'][0]}", "",
+             f"{m['device']}, load average at start {m['load_average_at_start'][0]}; "
+             f"`{result['command']}`", "",
              "| size | naive fp32 NCHW s/step | bf16 + channels_last s/step | speedup | peak RSS MB |",
              "|---|---|---|---|---|"]
     for r in result["steps"]:
         lines.append(f"| {r['size']} | {r['naive_fp32_nchw_s_per_step']:.3f} | "
                      f"{r['fast_bf16_channels_last_s_per_step']:.3f} | {r['speedup']:.2f}x | "
                      f"{r['peak_rss_mb']} |")
-    lines += ["", "| preset | size | steps | levels | optimizer | wall s | style loss vs photo |",
-              "|---|---|---|---|---|---|---|"]
+    if result["presets"]:
+        lines += ["", "| preset | size | steps | levels | optimizer | wall s | style loss vs photo |",
+                  "|---|---|---|---|---|---|---|"]
     for r in result["presets"]:
         lines.append(f"| {r['preset']} | {r['size']} | {r['steps']} | {r['levels']} | "
                      f"{r['optimizer']} {r['precision']} | {r['wall_s']} | "
@@ -152,6 +154,7 @@ def table(result: dict) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="3 timed steps, quick+balanced presets")
+    p.add_argument("--no-presets", action="store_true", help="only the per-step timings")
     p.add_argument("--device", default="auto")
     p.add_argument("--reps", type=int, help="timed steps per case (median taken)")
     p.add_argument("--out", help="JSON path (default bench/results/<host-kind>.json)")
@@ -162,11 +165,13 @@ def main(argv=None) -> int:
     content, style = images.to_tensor(content_img), images.to_tensor(style_img)
     info = machine(device)
     print(f"bench on {info['cpu']} / {device}", flush=True)
-    result = {"machine": info, "command": "python bench/bench.py" + (" --quick" if a.quick else ""),
+    command = " ".join(["python bench/bench.py", *(sys.argv[1:] if argv is None else argv)])
+    result = {"machine": info, "command": command,
               "images": [str(CONTENT.relative_to(ROOT)), str(STYLE.relative_to(ROOT))],
               "steps": bench_steps(device, (256, 512), reps, content, style),
-              "presets": bench_presets(device, ("quick", "balanced") if a.quick else
-                                       ("quick", "balanced", "best"), content_img, style_img)}
+              "presets": [] if a.no_presets else bench_presets(
+                  device, ("quick", "balanced") if a.quick else ("quick", "balanced", "best"),
+                  content_img, style_img)}
     result["machine"]["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
     print(table(result))
     out = Path(a.out) if a.out else ROOT / "bench" / "results" / f"{host_kind(info)}.json"
