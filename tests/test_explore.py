@@ -1,4 +1,5 @@
 """nst.explore on small real images: the paper's Figure-1 effects, Gram matching, receptive fields."""
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,6 @@ from PIL import Image
 
 from nst import explore
 from nst.losses import gram
-from nst.settings import LAYERS, Settings
 from nst.vgg import load_vgg
 
 CAT = Path(__file__).resolve().parents[1] / "examples" / "photos" / "chelsea.jpg"
@@ -66,7 +66,6 @@ def test_reconstruct_streams_frames_and_honours_cancel(cat):
     s = explore.recon_settings(size=32, steps=30, frame_every=5)
     frames = list(explore.reconstruct(cat, "conv2_1", "content", s))
     assert len(frames) == 6 and [f.step for f in frames] == [5, 10, 15, 20, 25, 30]
-    import threading
     cancel = threading.Event()
     cancel.set()
     assert _final(explore.reconstruct(cat, "conv2_1", "style", s, cancel=cancel)).step == 1
@@ -106,7 +105,7 @@ def test_top_patches_are_each_channels_peaks_cut_to_the_receptive_field(cat):
     found = explore.top_patches([plain, cat], "conv3_1", n_channels=3, per_channel=4)
     assert len(found) == 3
     rf = explore.receptive_field("conv3_1")
-    fitted = cat.resize(explore.images.fit_size(*cat.size, explore.PATCH_SIDE)[::1], Image.LANCZOS)
+    fitted = cat.resize(explore.images.fit_size(*cat.size, explore.PATCH_SIDE), Image.LANCZOS)
     F = explore.layer_features(fitted, "conv3_1")
     for c, patches in found.items():
         assert patches and all(p.source == 1 for p in patches[:2])  # the cat, not the flat grey
