@@ -113,9 +113,11 @@ def field_names() -> list[str]:
     return [f.name for f in fields(Settings)]
 
 
-# Presets: (size, steps) per device kind, chosen by bench/bench.py on the machines named in README.
+# Presets: (size, steps) per device kind. CPU: measured with bench/bench.py on the 2-core CPU in
+# README (200 steps at 512 px took 29 s, so 260 fill most of the 45 s budget; quick aims at ~10 s).
+# CUDA/MPS: not measured yet.
 PRESETS = {
-    "cpu": {"quick": (256, 100), "balanced": (512, 200), "best": (512, 400)},
+    "cpu": {"quick": (256, 130), "balanced": (512, 260), "best": (512, 400)},
     "cuda": {"quick": (512, 200), "balanced": (768, 400), "best": (1024, 600)},
 }
 PRESETS["mps"] = PRESETS["cuda"]
