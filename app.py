@@ -425,7 +425,7 @@ def build() -> gr.Blocks:
                                          height=250, label="Losses (each relative to its peak)",
                                          y_lim=[0, 1.02], elem_id="losses")
         with gr.Tab("Explore"):
-            explore_tab.build()
+            explore_tab.build(content, style)
 
         api_inputs = [content, style, preset, style_2, style_3, *blend, ratio, *layer_w, content_layer,
                       init, pooling, optimizer, lr, steps, size, style_scale, colors, tv_weight, pyramid,
