@@ -139,9 +139,9 @@ def _on_device(fn):
 
 
 @_on_device
-def _frames(content, styles, settings, cancel):
+def _frames(content, styles, settings, cancel, init_image=None):
     # Frames carry PIL images, so this also works when ZeroGPU runs it in another process.
-    yield from nst.stylize(content, styles, settings, cancel=cancel)
+    yield from nst.stylize(content, styles, settings, cancel=cancel, init_image=init_image)
 
 
 class _Clock:
@@ -194,13 +194,13 @@ def _save_png(img: Image.Image) -> str:
 
 
 def _paint(content: Image.Image, styles: list, settings: nst.Settings, request: gr.Request | None,
-           before: Image.Image | None = None):
+           init_image: Image.Image | None = None):
     """Stream a run to the page: (live image, status, loss curve, before/after, PNG, ...)."""
     key = getattr(request, "session_hash", None) or uuid.uuid4().hex
     cancel = _CANCEL.setdefault(key, threading.Event())  # set already if Stop came while queued
     clock, history, png, note = _Clock(settings), [], None, ""
     try:
-        frames = _frames(content, styles, settings, None if ON_ZEROGPU else cancel)
+        frames = _frames(content, styles, settings, None if ON_ZEROGPU else cancel, init_image)
         for f in frames:
             if f.elapsed > MAX_SECONDS and not cancel.is_set():
                 note = f"Stopped at the {MAX_SECONDS:.0f} s limit"
@@ -216,7 +216,7 @@ def _paint(content: Image.Image, styles: list, settings: nst.Settings, request: 
             if cancel.is_set() and not note:
                 note = "Stopped: the best image so far"
             png = _save_png(f.image)
-            ref = (before or content).resize(f.image.size, Image.LANCZOS)
+            ref = content.resize(f.image.size, Image.LANCZOS)
             yield (f.image, _status(f, clock, note), _loss_table(history[-900:]),
                    gr.update(value=(ref, f.image), visible=True),
                    gr.update(value=png, visible=True, label=f"Download PNG ({f.image.width}×{f.image.height})"),
@@ -251,7 +251,7 @@ def stylize(content: str, style: str, preset: str = "quick",
     """Paint `content` in the style of `style` (Gatys, Ecker & Bethge 2015), streaming frames.
 
     Only the first two parameters are required: image files (JPEG/PNG/WebP..., up to 15 MB and
-    40 megapixels). Everything else has a default and is checked on the server (a refusal is an
+    64 megapixels). Everything else has a default and is checked on the server (a refusal is an
     error whose message says what to change):
 
     preset: 'quick' | 'balanced' | 'best' (size and steps for this machine's device).
@@ -279,16 +279,15 @@ API_PARAMS = [p for p in inspect.signature(stylize).parameters if p != "request"
 def refine(request: gr.Request, result: str | None, *values):
     """Continue from the current result at 1.5x the size (page only, not part of the API).
 
-    The engine has no 'start from this image' hook, so the result itself becomes the content
-    target and the starting image (init='content', single scale): the picture is kept and the
-    style loss adds detail at the new resolution."""
+    The result is the starting image and the photo stays the content target (single scale):
+    the picture is kept and the optimiser adds detail at the new resolution."""
     _need(bool(result) and Path(str(result)).is_file(), "Paint a picture first; Refine continues from it.")
     params = dict(zip(API_PARAMS, values))
     prev = _image("result", result)
     side = min(MAX_SIZE, int(max(prev.size) * 1.5) // 32 * 32)
     steps = max(20, PRESETS.get(params["preset"], (0, 100))[1] // 2)
-    photo, styles, s = _inputs({**params, "size": side, "steps": steps, "init": "content", "pyramid": False})
-    yield from _paint(prev, styles, s, request, before=photo)
+    photo, styles, s = _inputs({**params, "size": side, "steps": steps, "pyramid": False})
+    yield from _paint(photo, styles, s, request, init_image=prev)
 
 
 def _arm(request: gr.Request):

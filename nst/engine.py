@@ -119,7 +119,7 @@ class _Objective:
             self.P = self.features(content) if self.content_layers else {}
             self.P = {l: self.P[l].float() for l in self.content_layers}
             self.A = {}
-            for style, b in zip(styles, blend):
+            for style, b in zip(styles, blend if style_layers else ()):
                 feats = self.features(style, style_layers)
                 for l in style_layers:
                     F = feats[l]
@@ -150,6 +150,19 @@ class _Objective:
         return total_loss(Lc, Ls, self.alpha, self.beta, tv, self.s.tv_weight), Lc, Ls
 
 
+def min_side(layers) -> int:
+    """The smallest image side that still leaves a 1-px map at the deepest of `layers`: each of
+    the pools before it halves the map (conv5_1 sits behind four pools, so 16 px)."""
+    return 2 ** max((int(l[4]) - 1 for l in layers), default=0)
+
+
+def _at_least(x: torch.Tensor, long_side: int, short_min: int) -> torch.Tensor:
+    """Resize to long_side, but never let the short side fall under short_min (aspect kept)."""
+    h, w = x.shape[-2:]
+    need = math.ceil(short_min * max(h, w) / min(h, w))
+    return images.resize(x, max(long_side, need))
+
+
 def _as_list(styles) -> list:
     return list(styles) if isinstance(styles, (list, tuple)) else [styles]
 
@@ -172,11 +185,13 @@ def _make_optimizer(name: str, x: torch.Tensor, lr: float):
 
 
 def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
-            settings: Settings | None = None, *, cancel: threading.Event | None = None
-            ) -> Iterator[Frame]:
+            settings: Settings | None = None, *, cancel: threading.Event | None = None,
+            init_image: Image.Image | None = None) -> Iterator[Frame]:
     """Paint `content` in the style of `styles`; yields Frames, the last with done=True and the
     best image (lowest total loss at the finest level). `cancel`, when set, ends the run after
-    the current step with that final frame; closing the generator ends it with none."""
+    the current step with that final frame; closing the generator ends it with none.
+    `init_image` (e.g. an earlier result, to refine it at a larger size) replaces settings.init
+    as the starting picture; the content target stays `content`."""
     s = settings or Settings()
     styles = _as_list(styles)
     if not styles:
@@ -189,7 +204,19 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if precision == "bf16" \
         else contextlib.nullcontext
     blend = _blend(s, len(styles))
-    levels = plan_levels(s.size, s.steps, s.pyramid)
+    layers = (s.content_layers if s.content_weight else ()) + (s.style_layers if s.style_weight else ())
+    short_min = min_side(layers)
+    ch, cw = content.size[1], content.size[0]
+    short = min(images.fit_size(cw, ch, s.size))
+    if short < short_min:
+        raise ValueError(f"at size {s.size} the picture's short side would be {short} px, but layer "
+                         f"{max(layers, key=lambda l: int(l[4]))} needs at least {short_min} px: "
+                         f"use a larger size or a less elongated image")
+    # pyramid levels too thin for the deepest layer are dropped; their steps go to the others
+    levels = [lv for lv in plan_levels(s.size, s.steps, s.pyramid)
+              if min(images.fit_size(cw, ch, lv[0])) >= short_min]
+    if sum(n for _, n in levels) < s.steps:
+        levels[-1] = (levels[-1][0], levels[-1][1] + s.steps - sum(n for _, n in levels))
     total_steps = sum(n for _, n in levels)
     info = {"device": str(device), "precision": precision, "optimizer": opt_name,
             "levels": [sz for sz, _ in levels], "weights": s.weights}
@@ -204,7 +231,7 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
         for level, (long_side, n_steps) in enumerate(levels):
             c = images.resize(content_full, long_side)
             hw = tuple(c.shape[-2:])
-            st = [images.resize(im, max(8, round(long_side * s.style_scale))) for im in style_full]
+            st = [_at_least(im, round(long_side * s.style_scale), short_min) for im in style_full]
             if s.colors == "luminance":
                 cy = images.luminance(c)
                 st = [images.match_luminance(images.luminance(im), cy) for im in st]
@@ -214,7 +241,9 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
             to_dev = lambda t: t.to(device)  # noqa: E731
             objective = _Objective(net, s, to_dev(c), [to_dev(im) for im in st], blend, hw, autocast, fmt)
             if x is None:  # first level: the chosen initial image
-                if s.init == "noise":
+                if init_image is not None:
+                    x0 = images.resize_to(images.to_tensor(init_image), hw)
+                elif s.init == "noise":
                     x0 = torch.rand(1, 3, *hw, generator=gen) * 255
                 elif s.init == "style":
                     x0 = images.resize_to(st[0], hw)
@@ -300,7 +329,8 @@ def paper_losses(image: Image.Image, content: Image.Image, styles, settings: Set
     x = images.to_tensor(image).to(device)
     hw = tuple(x.shape[-2:])
     c = images.resize_to(images.to_tensor(content), hw).to(device)
-    st = [images.resize(images.to_tensor(im), max(8, round(max(hw) * s.style_scale))).to(device)
+    short_min = min_side(tuple(s.content_layers) + tuple(s.style_layers))
+    st = [_at_least(images.to_tensor(im), round(max(hw) * s.style_scale), short_min).to(device)
           for im in styles]
     objective = _Objective(net, s, c, st, _blend(s, len(styles)), hw,
                            contextlib.nullcontext, torch.contiguous_format)

@@ -137,3 +137,24 @@ def test_style_blend_weighs_the_styles(photo, painting):
               for w in ((1, 0), (0, 1))}
     to_painting = {w: paper_losses(im, photo, painting)["style"] for w, im in mostly.items()}
     assert to_painting[(1, 0)] < 0.5 * to_painting[(0, 1)]
+
+
+def test_thin_images_paint_or_get_a_reason(photo, painting):
+    """An 8:1 strip paints (pyramid levels too thin for conv5_1 are skipped, a tiny style is
+    enlarged); one too thin for the deepest layer at this size is refused with a sentence."""
+    strip = photo.resize((256, 16))
+    frame = list(stylize(strip, painting, Settings(size=256, steps=6, style_scale=0.1)))[-1]
+    assert frame.done and frame.image.size == (256, 16) and frame.step == 6
+    assert frame.info["levels"] == [256]  # the 128 px level (8 px high) was dropped
+    with pytest.raises(ValueError, match="short side would be 4 px.*needs at least 16 px"):
+        next(stylize(strip, painting, Settings(size=64, steps=4)))
+
+
+def test_init_image_continues_from_an_earlier_result(photo, painting):
+    """Refining starts from the given picture, not from the content: the first frame of a run
+    seeded with a painted result is already far closer to it than to the photo."""
+    s = Settings(size=48, steps=20, frame_every=1, pyramid=False)
+    painted = list(stylize(photo, painting, s))[-1].image
+    first = next(stylize(photo, painting, s.replace(steps=5), init_image=painted)).image
+    a = lambda im: np.asarray(im.resize(painted.size), dtype=float)  # noqa: E731
+    assert np.abs(a(first) - a(painted)).mean() < 0.5 * np.abs(a(first) - a(photo)).mean()
