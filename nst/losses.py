@@ -17,8 +17,27 @@ def content_loss(F: torch.Tensor, P: torch.Tensor) -> torch.Tensor:
 
 def gram(F: torch.Tensor) -> torch.Tensor:
     """Eq. 3:  G^l_ij = sum_k F^l_ik F^l_jk  for F of shape (1, N_l, H, W) -> (N_l, N_l)."""
-    f = F.float().flatten(2)[0]  # N_l x M_l
-    return f @ f.T
+    N = F.shape[1]
+    if N > 1 and F.is_contiguous(memory_format=torch.channels_last):
+        f = F.permute(0, 2, 3, 1).reshape(-1, N)  # M_l x N_l: a view in this layout, no copy
+    else:
+        f = F.reshape(N, -1).T
+    return _Gram.apply(f.float())
+
+
+class _Gram(torch.autograd.Function):
+    """G = f^T f for f (M x N), with the gradient dL/df = f (dG + dG^T) as one matrix product
+    (autograd's generic rule for f^T f costs two products and a sum)."""
+
+    @staticmethod
+    def forward(ctx, f):
+        ctx.save_for_backward(f)
+        return f.T @ f
+
+    @staticmethod
+    def backward(ctx, dG):
+        (f,) = ctx.saved_tensors
+        return f @ (dG + dG.T)
 
 
 def layer_style_loss(G: torch.Tensor, A: torch.Tensor, N: int, M: int) -> torch.Tensor:

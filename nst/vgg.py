@@ -46,9 +46,9 @@ class VGG19(nn.Module):
         out = {}
         h = self.preprocess(x)
         for i, (name, conv) in enumerate(zip(self.names, self.convs)):
-            h = F.relu(conv(h))
+            h = F.relu(conv(h), inplace=True)  # as in torchvision: saves a copy per layer
             if name in taps:
-                out[name] = h * self.gains[i]
+                out[name] = h if self.preprocess is CAFFE else h * self.gains[i]  # reference: gain 1
             if i == deepest:
                 break
             if name in POOL_AFTER:
