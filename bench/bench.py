@@ -122,6 +122,7 @@ def bench_presets(device, names, content_img, style_img) -> list[dict]:
         photo = paper_losses(content_img.resize(frame.image.size), content_img, style_img)["style"]
         ours = paper_losses(frame.image, content_img, style_img)["style"]
         rows.append({"preset": name, "size": s.size, "steps": s.steps, "wall_s": round(wall, 1),
+                     "avg_s_per_step": round(wall / s.steps, 4),
                      "optimizer": frame.info["optimizer"], "precision": frame.info["precision"],
                      "levels": frame.info["levels"], "style_loss_vs_photo": round(ours / photo, 3),
                      **peak_memory_mb(device)})
@@ -142,12 +143,15 @@ def table(result: dict) -> str:
                      f"{r['fast_bf16_channels_last_s_per_step']:.3f} | {r['speedup']:.2f}x | "
                      f"{r['peak_rss_mb']} |")
     if result["presets"]:
-        lines += ["", "| preset | size | steps | levels | optimizer | wall s | style loss vs photo |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += ["", "| preset | size | steps | levels | optimizer | wall s | avg s/step "
+                  "(vs naive fp32 step at that size) | style loss vs photo |",
+                  "|---|---|---|---|---|---|---|---|"]
+    naive = {r["size"]: r["naive_fp32_nchw_s_per_step"] for r in result["steps"]}
     for r in result["presets"]:
+        vs = f" ({naive[r['size']] / r['avg_s_per_step']:.1f}x faster)" if r["size"] in naive else ""
         lines.append(f"| {r['preset']} | {r['size']} | {r['steps']} | {r['levels']} | "
                      f"{r['optimizer']} {r['precision']} | {r['wall_s']} | "
-                     f"{r['style_loss_vs_photo']}x |")
+                     f"{r['avg_s_per_step']:.3f}{vs} | {r['style_loss_vs_photo']}x |")
     return "\n".join(lines)
 
 
