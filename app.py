@@ -297,6 +297,14 @@ def _arm(request: gr.Request):
     return gr.update(visible=True), gr.update(visible=False)
 
 
+def _arm_checked(content, style, request: gr.Request):
+    """Paint's first step, outside the queue: a refused upload gets its sentence at once instead
+    of when its turn in the queue comes (the queued run checks everything again)."""
+    _image("content", content)
+    _image("style", style)
+    return _arm(request)
+
+
 def _show_compare():
     """After a run the before/after slider (shown by the last frame) takes the live picture's place."""
     return gr.update(visible=False)
@@ -419,9 +427,13 @@ def build() -> gr.Blocks:
                         refine_btn = gr.Button("Refine at 1.5× size", interactive=False, size="md",
                                                elem_id="refine")
                     # starts empty (None): a plot first given an empty table never draws its lines
+                    # fixed colours named in the label: the plot's own legend falls below its frame
                     losses = gr.LinePlot(None, x="step", y="relative", color="term",
-                                         y_title="loss / its peak",
-                                         height=250, label="Losses (each relative to its peak)",
+                                         color_map={"content": "#3b82f6", "style": "#f59e0b",
+                                                    "total": "#ef4444"},
+                                         y_title="loss / its peak", height=250,
+                                         label="Losses, each relative to its peak: content (blue), "
+                                               "style (amber), total (red)",
                                          y_lim=[0, 1.02], elem_id="losses")
         with gr.Tab("Explore"):
             explore_tab.build(content, style)
@@ -433,7 +445,7 @@ def build() -> gr.Blocks:
         run = dict(outputs=outputs, concurrency_limit=1, concurrency_id="device", show_progress="full",
                    show_progress_on=[live])
         swap = dict(queue=False, api_visibility="private")
-        paint_btn.click(_arm, None, [live, compare], **swap).then(
+        paint_btn.click(_arm_checked, [content, style], [live, compare], **swap).success(
             stylize, api_inputs, api_name="stylize", **run).success(_show_compare, None, live, **swap)
         refine_btn.click(_arm, None, [live, compare], **swap).then(
             refine, [download, *api_inputs], api_visibility="private", **run).success(

@@ -119,5 +119,5 @@ def test_stop_is_not_a_public_endpoint(server):
     api = Client(server, verbose=False).view_api(return_format="dict", print_info=False)
     named = set(api["named_endpoints"])
     assert "/stylize" in named and not api["unnamed_endpoints"]
-    page_only = {"/_stop", "/_arm", "/refine", "/pick", "/_show_compare", "/lambda"}
+    page_only = {"/_stop", "/_arm", "/_arm_checked", "/refine", "/pick", "/_show_compare", "/lambda"}
     assert not named & page_only, f"page-only handlers exposed: {named & page_only}"
