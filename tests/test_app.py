@@ -121,3 +121,24 @@ def test_stop_is_not_a_public_endpoint(server):
     assert "/stylize" in named and not api["unnamed_endpoints"]
     page_only = {"/_stop", "/_arm", "/_arm_checked", "/refine", "/pick", "/_show_compare", "/lambda"}
     assert not named & page_only, f"page-only handlers exposed: {named & page_only}"
+
+
+def test_refine_continues_from_the_result_at_a_larger_size(images, tmp_path):
+    """Refine (page only) starts from the painted result at 1.5x the size, with the photo still the
+    content target: its first frame already looks like the result, not like the photo."""
+    import inspect
+    import types
+
+    request = types.SimpleNamespace(session_hash="refine-test")
+    values = {p: inspect.signature(app.stylize).parameters[p].default for p in app.API_PARAMS}
+    values.update(content=images["photo"], style=images["paint"], size=64, steps=30, pyramid=False)
+    *_, painted = app.stylize(**values, request=request)
+    result = tmp_path / "result.png"
+    painted[0].save(result)
+    refine = app.refine(request, str(result), *values.values())
+    first = next(refine)[0]
+    *_, refined = refine
+    assert refined[0].size == (96, 72)  # 1.5x of 64x48
+    a = lambda im: np.asarray(im.convert("RGB").resize((64, 48)), dtype=float)  # noqa: E731
+    photo = Image.open(images["photo"])
+    assert np.abs(a(first) - a(painted[0])).mean() < 0.5 * np.abs(a(first) - a(photo)).mean()
