@@ -69,6 +69,18 @@ def peak_memory_mb(device: torch.device) -> dict:
     return out
 
 
+def _timed(device, body):
+    """A step timer: runs body() between device syncs and returns the seconds it took."""
+    def step() -> float:
+        sync(device)
+        t = time.perf_counter()
+        body()
+        sync(device)
+        return time.perf_counter() - t
+
+    return step
+
+
 def step_timer(device, size: int, fast: bool, content, style):
     """One Adam step of the full objective (forward to conv5_1, backward to the pixels)."""
     net = load_vgg("vgg19", str(device), fast)
@@ -81,16 +93,12 @@ def step_timer(device, size: int, fast: bool, content, style):
     x = c.clone().requires_grad_(True)
     opt = torch.optim.Adam([x], lr=4.0)
 
-    def step() -> float:
-        sync(device)
-        t = time.perf_counter()
+    def body():
         opt.zero_grad(set_to_none=True)
         objective(x)[0].backward()
         opt.step()
-        sync(device)
-        return time.perf_counter() - t
 
-    return step
+    return _timed(device, body)
 
 
 def textbook_step_timer(device, size: int, content, style):
@@ -131,9 +139,7 @@ def textbook_step_timer(device, size: int, content, style):
     x = c.clone().requires_grad_(True)
     opt = torch.optim.Adam([x], lr=4.0)
 
-    def step() -> float:
-        sync(device)
-        t = time.perf_counter()
+    def body():
         opt.zero_grad()
         f = features(x)
         content_loss = 0.5 * ((f["conv4_2"] - P) ** 2).sum()
@@ -142,10 +148,8 @@ def textbook_step_timer(device, size: int, content, style):
                          for l in STYLE_LAYERS)
         (content_loss + 1e3 * style_loss).backward()
         opt.step()
-        sync(device)
-        return time.perf_counter() - t
 
-    return step
+    return _timed(device, body)
 
 
 def bench_steps(device, sizes, reps, content, style) -> list[dict]:

@@ -130,9 +130,8 @@ class _Objective:
 
     def _m(self, layer: str, size_hw) -> int:
         """M_l of the output at this layer: the map shrinks by 2 at each pool before it."""
-        pools = int(layer[4]) - 1
         h, w = size_hw
-        for _ in range(pools):
+        for _ in range(pools_before(layer)):
             h, w = h // 2, w // 2
         return h * w
 
@@ -150,10 +149,15 @@ class _Objective:
         return total_loss(Lc, Ls, self.alpha, self.beta, tv, self.s.tv_weight), Lc, Ls
 
 
+def pools_before(layer: str) -> int:
+    """How many 2x2 pools VGG-19 applies before `layer`: one per block before its own."""
+    return int(layer[4]) - 1
+
+
 def min_side(layers) -> int:
     """The smallest image side that still leaves a 1-px map at the deepest of `layers`: each of
     the pools before it halves the map (conv5_1 sits behind four pools, so 16 px)."""
-    return 2 ** max((int(l[4]) - 1 for l in layers), default=0)
+    return 2 ** max(map(pools_before, layers), default=0)
 
 
 def _at_least(x: torch.Tensor, long_side: int, short_min: int) -> torch.Tensor:
@@ -206,15 +210,13 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
     blend = _blend(s, len(styles))
     layers = (s.content_layers if s.content_weight else ()) + (s.style_layers if s.style_weight else ())
     short_min = min_side(layers)
-    ch, cw = content.size[1], content.size[0]
-    short = min(images.fit_size(cw, ch, s.size))
-    if short < short_min:
-        raise ValueError(f"at size {s.size} the picture's short side would be {short} px, but layer "
-                         f"{max(layers, key=lambda l: int(l[4]))} needs at least {short_min} px: "
+    short_at = lambda long_side: min(images.fit_size(*content.size, long_side))  # noqa: E731
+    if short_at(s.size) < short_min:
+        raise ValueError(f"at size {s.size} the picture's short side would be {short_at(s.size)} px, "
+                         f"but layer {max(layers, key=pools_before)} needs at least {short_min} px: "
                          f"use a larger size or a less elongated image")
     # pyramid levels too thin for the deepest layer are dropped; their steps go to the others
-    levels = [lv for lv in plan_levels(s.size, s.steps, s.pyramid)
-              if min(images.fit_size(cw, ch, lv[0])) >= short_min]
+    levels = [lv for lv in plan_levels(s.size, s.steps, s.pyramid) if short_at(lv[0]) >= short_min]
     if sum(n for _, n in levels) < s.steps:
         levels[-1] = (levels[-1][0], levels[-1][1] + s.steps - sum(n for _, n in levels))
     total_steps = sum(n for _, n in levels)

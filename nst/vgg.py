@@ -33,6 +33,7 @@ class VGG19(nn.Module):
         # Per-layer feature gains that bring other sources to the reference's activation scale,
         # so that one alpha/beta works for every source (see calibrate()).
         self.register_buffer("gains", torch.ones(len(self.names)))
+        self.calibrated = False  # until calibrate() runs the gains are all 1: skip the multiply
         self.requires_grad_(False).eval()
 
     def forward(self, x: torch.Tensor, taps, pooling: str = "avg") -> dict:
@@ -48,7 +49,7 @@ class VGG19(nn.Module):
         for i, (name, conv) in enumerate(zip(self.names, self.convs)):
             h = F.relu(conv(h), inplace=True)  # as in torchvision: saves a copy per layer
             if name in taps:
-                out[name] = h if self.preprocess is CAFFE else h * self.gains[i]  # reference: gain 1
+                out[name] = h * self.gains[i] if self.calibrated else h
             if i == deepest:
                 break
             if name in POOL_AFTER:
@@ -67,6 +68,7 @@ class VGG19(nn.Module):
             i = self.names.index(n)
             rms = ours[n].pow(2).mean().sqrt() / self.gains[i]
             self.gains[i] = theirs[n].pow(2).mean().sqrt() / rms.clamp_min(1e-12)
+        self.calibrated = True
         return self
 
 
