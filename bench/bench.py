@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from nst import Settings, images, preset, run  # noqa: E402
-from nst.engine import _Objective, paper_losses, resolve_device  # noqa: E402
+from nst.engine import Objective, paper_losses, resolve_device  # noqa: E402
 from nst.intake import open_image  # noqa: E402
 from nst.settings import STYLE_LAYERS  # noqa: E402
 from nst.vgg import POOL_AFTER, load_vgg  # noqa: E402
@@ -89,7 +89,7 @@ def step_timer(device, size: int, fast: bool, content, style):
     fmt = torch.channels_last if fast else torch.contiguous_format
     c = images.resize(content, size).to(device)
     st = [images.resize(style, size).to(device)]
-    objective = _Objective(net, Settings(size=size), c, st, [1.0], tuple(c.shape[-2:]), autocast, fmt)
+    objective = Objective(net, Settings(size=size), c, st, [1.0], tuple(c.shape[-2:]), autocast, fmt)
     x = c.clone().requires_grad_(True)
     opt = torch.optim.Adam([x], lr=4.0)
 

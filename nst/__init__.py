@@ -1,7 +1,7 @@
 """Neural style transfer after Gatys, Ecker & Bethge (2015): `from nst import stylize, Settings`."""
-from .engine import Frame, plan_levels, resolve, run, stylize
+from .engine import Frame, Objective, level_plan, plan_levels, resolve, run, stylize
 from .settings import CONTENT_LAYERS, LAYERS, PRESETS, STYLE_LAYERS, Settings, preset
 from .weights import WeightsError, load_weights
 
-__all__ = ["stylize", "run", "Settings", "Frame", "preset", "PRESETS", "plan_levels", "resolve",
-           "LAYERS", "STYLE_LAYERS", "CONTENT_LAYERS", "load_weights", "WeightsError"]
+__all__ = ["stylize", "run", "Settings", "Frame", "preset", "PRESETS", "plan_levels", "level_plan",
+           "Objective", "resolve", "LAYERS", "STYLE_LAYERS", "CONTENT_LAYERS", "load_weights", "WeightsError"]

@@ -68,7 +68,8 @@ def bf16_is_fast(device: torch.device) -> bool:
 
 def resolve(settings: Settings) -> tuple[torch.device, str, str]:
     """(device, precision, optimizer) after 'auto'. L-BFGS always runs in fp32: its curvature
-    estimates do not survive bf16 gradient noise (measured, see DESIGN.md)."""
+    estimates do not survive bf16 gradient noise (measured: it stalls at 10x the fp32 loss or
+    diverges with a line search)."""
     device = resolve_device(settings.device)
     opt, prec = settings.optimizer, settings.precision
     if opt == "lbfgs" and prec == "bf16":
@@ -100,8 +101,10 @@ def plan_levels(size: int, steps: int, pyramid: bool = True) -> list[tuple[int, 
 
 
 # ---------------------------------------------------------------------------- the run
-class _Objective:
-    """Targets for one pyramid level (computed once, no grad) and the loss of an image."""
+# ---------------------------------------------------------------------------- stage 3: objective
+class Objective:
+    """One level's objective: the targets P^l (content) and A^l (style Grams), computed once
+    without grad, and L = alpha L_content + beta L_style (+ TV) of an image x."""
 
     def __init__(self, net, s: Settings, content, styles, blend, size_hw, autocast, fmt):
         self.net, self.s, self.autocast, self.fmt = net, s, autocast, fmt
@@ -188,6 +191,101 @@ def _make_optimizer(name: str, x: torch.Tensor, lr: float):
                              line_search_fn="strong_wolfe")
 
 
+# ---------------------------------------------------------------------------- stage 1: level plan
+def _layers_used(s: Settings) -> tuple:
+    """The layers whose loss has a weight: only they limit how thin an image may be."""
+    return (tuple(s.content_layers) if s.content_weight else ()) + \
+        (tuple(s.style_layers) if s.style_weight else ())
+
+
+def level_plan(content_size: tuple[int, int], s: Settings) -> list[tuple[int, int]]:
+    """[(long side, steps)] this run will really take for a content image of `content_size`
+    (w, h): plan_levels() without the levels too thin for the deepest layer (their steps go to
+    the finest level). Raises ValueError when even the full size is too thin."""
+    layers = _layers_used(s)
+    short_min = min_side(layers)
+    short_at = lambda long_side: min(images.fit_size(*content_size, long_side))  # noqa: E731
+    if short_at(s.size) < short_min:
+        raise ValueError(f"at size {s.size} the picture's short side would be {short_at(s.size)} px, "
+                         f"but layer {max(layers, key=pools_before)} needs at least {short_min} px: "
+                         f"use a larger size or a less elongated image")
+    levels = [lv for lv in plan_levels(s.size, s.steps, s.pyramid) if short_at(lv[0]) >= short_min]
+    if sum(n for _, n in levels) < s.steps:
+        levels[-1] = (levels[-1][0], levels[-1][1] + s.steps - sum(n for _, n in levels))
+    return levels
+
+
+def level_images(content_full: torch.Tensor, style_full: list, long_side: int, s: Settings):
+    """The content and style images for one level: resized, colours handled as s.colors says."""
+    short_min = min_side(_layers_used(s))
+    c = images.resize(content_full, long_side)
+    st = [_at_least(im, round(long_side * s.style_scale), short_min) for im in style_full]
+    if s.colors == "luminance":
+        cy = images.luminance(c)
+        st = [images.match_luminance(images.luminance(im), cy) for im in st]
+        c = cy
+    elif s.colors == "histogram":
+        st = [images.match_histogram(im, c) for im in st]
+    return c, st
+
+
+# ---------------------------------------------------------------------------- stage 2: start image
+def start_image(s: Settings, c: torch.Tensor, st: list, gen: torch.Generator,
+                init_image: Image.Image | None = None, coarser: torch.Tensor | None = None):
+    """Where a level starts: the coarser level's result upsampled, else `init_image`, else
+    s.init: white noise (the paper), the content photo, or the (first) style image."""
+    hw = tuple(c.shape[-2:])
+    if coarser is not None:
+        return images.resize_to(coarser.cpu(), hw)
+    if init_image is not None:
+        return images.resize_to(images.to_tensor(init_image), hw)
+    if s.init == "noise":
+        return torch.rand(1, 3, *hw, generator=gen) * 255
+    if s.init == "style":
+        return images.resize_to(st[0], hw)
+    return c
+
+
+# ---------------------------------------------------------------------------- stage 4: the loop
+class _Descent:
+    """Minimises one level's objective over the pixels x, one optimizer step per call, keeping
+    the best image seen (the lowest total loss) and the latest losses."""
+
+    def __init__(self, objective: Objective, x0: torch.Tensor, opt_name: str, lr: float):
+        self.objective, self.opt_name = objective, opt_name
+        self.x = x0.clone().requires_grad_(True)
+        self.opt = _make_optimizer(opt_name, self.x, lr)
+        self.best, self.best_loss, self.losses = self.x.detach().clone(), math.inf, {}
+        self._last_eval = None  # (x, grad, loss) of the latest evaluation, for L-BFGS (below)
+
+    def _closure(self):
+        x, last = self.x, self._last_eval
+        if last is not None and torch.equal(x, last[0]):
+            # L-BFGS re-evaluates, at the start of each step() call, the point its line search
+            # just accepted: answer from memory instead of a second forward pass.
+            x.grad = last[1].clone()
+            return last[2]
+        self.opt.zero_grad(set_to_none=True)
+        L, Lc, Ls = self.objective(x)
+        L.backward()
+        v = L.item()
+        if not math.isfinite(v):
+            raise FloatingPointError("the loss became infinite or NaN; lower lr or the weights, "
+                                     "or use precision='fp32'")
+        if v < self.best_loss:
+            self.best_loss, self.best = v, x.detach().clone()
+        self.losses = {"content": Lc.item(), "style": Ls.item(), "total": v}
+        if self.opt_name == "lbfgs":
+            self._last_eval = (x.detach().clone(), x.grad.clone(), L.detach())
+        return L
+
+    def step(self):
+        self.opt.step(self._closure)
+        if self.opt_name == "adam":  # L-BFGS is not clamped: it would spoil its curvature pairs
+            with torch.no_grad():
+                self.x.clamp_(0, 255)
+
+
 def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
             settings: Settings | None = None, *, cancel: threading.Event | None = None,
             init_image: Image.Image | None = None) -> Iterator[Frame]:
@@ -195,7 +293,9 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
     best image (lowest total loss at the finest level). `cancel`, when set, ends the run after
     the current step with that final frame; closing the generator ends it with none.
     `init_image` (e.g. an earlier result, to refine it at a larger size) replaces settings.init
-    as the starting picture; the content target stays `content`."""
+    as the starting picture; the content target stays `content`.
+
+    Stages: level_plan() -> per level: level_images(), start_image(), Objective(), _Descent."""
     s = settings or Settings()
     styles = _as_list(styles)
     if not styles:
@@ -208,104 +308,45 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if precision == "bf16" \
         else contextlib.nullcontext
     blend = _blend(s, len(styles))
-    layers = (s.content_layers if s.content_weight else ()) + (s.style_layers if s.style_weight else ())
-    short_min = min_side(layers)
-    short_at = lambda long_side: min(images.fit_size(*content.size, long_side))  # noqa: E731
-    if short_at(s.size) < short_min:
-        raise ValueError(f"at size {s.size} the picture's short side would be {short_at(s.size)} px, "
-                         f"but layer {max(layers, key=pools_before)} needs at least {short_min} px: "
-                         f"use a larger size or a less elongated image")
-    # pyramid levels too thin for the deepest layer are dropped; their steps go to the others
-    levels = [lv for lv in plan_levels(s.size, s.steps, s.pyramid) if short_at(lv[0]) >= short_min]
-    if sum(n for _, n in levels) < s.steps:
-        levels[-1] = (levels[-1][0], levels[-1][1] + s.steps - sum(n for _, n in levels))
+    levels = level_plan(content.size, s)
     total_steps = sum(n for _, n in levels)
     info = {"device": str(device), "precision": precision, "optimizer": opt_name,
-            "levels": [sz for sz, _ in levels], "weights": s.weights}
+            "levels": [sz for sz, _ in levels], "plan": levels, "weights": s.weights}
 
     content_full = images.to_tensor(content)
     style_full = [images.to_tensor(im) for im in styles]
     gen = torch.Generator().manual_seed(s.seed)
     t0 = time.perf_counter()
-    x = best = None
+    descent = objective = None
     step = 0
     try:
         for level, (long_side, n_steps) in enumerate(levels):
-            c = images.resize(content_full, long_side)
-            hw = tuple(c.shape[-2:])
-            st = [_at_least(im, round(long_side * s.style_scale), short_min) for im in style_full]
-            if s.colors == "luminance":
-                cy = images.luminance(c)
-                st = [images.match_luminance(images.luminance(im), cy) for im in st]
-                c = cy
-            elif s.colors == "histogram":
-                st = [images.match_histogram(im, c) for im in st]
-            to_dev = lambda t: t.to(device)  # noqa: E731
-            objective = _Objective(net, s, to_dev(c), [to_dev(im) for im in st], blend, hw, autocast, fmt)
-            if x is None:  # first level: the chosen initial image
-                if init_image is not None:
-                    x0 = images.resize_to(images.to_tensor(init_image), hw)
-                elif s.init == "noise":
-                    x0 = torch.rand(1, 3, *hw, generator=gen) * 255
-                elif s.init == "style":
-                    x0 = images.resize_to(st[0], hw)
-                else:
-                    x0 = c
-            else:  # finer level: start from the coarser result, upsampled
-                x0 = images.resize_to(best.cpu(), hw)
-            x = to_dev(x0.clone()).requires_grad_(True)
-            opt = _make_optimizer(opt_name, x, s.lr)
-            best, best_loss, losses = x.detach().clone(), math.inf, {}
+            c, st = level_images(content_full, style_full, long_side, s)
+            objective = Objective(net, s, c.to(device), [im.to(device) for im in st], blend,
+                                  tuple(c.shape[-2:]), autocast, fmt)
+            x0 = start_image(s, c, st, gen, init_image, descent.best if descent else None)
+            descent = _Descent(objective, x0.to(device), opt_name, s.lr)
             last_frame = time.perf_counter()
-
-            last_eval = None  # (x, grad, loss) of the latest evaluation, for L-BFGS (below)
-
-            def closure():
-                nonlocal best, best_loss, losses, last_eval
-                if last_eval is not None and torch.equal(x, last_eval[0]):
-                    # L-BFGS re-evaluates, at the start of each step() call, the point its line
-                    # search just accepted: answer from memory instead of a second forward pass.
-                    x.grad = last_eval[1].clone()
-                    return last_eval[2]
-                opt.zero_grad(set_to_none=True)
-                L, Lc, Ls = objective(x)
-                L.backward()
-                v = L.item()
-                if not math.isfinite(v):
-                    raise FloatingPointError("the loss became infinite or NaN; lower lr or the "
-                                             "weights, or use precision='fp32'")
-                if v < best_loss:
-                    best_loss, best = v, x.detach().clone()
-                losses = {"content": Lc.item(), "style": Ls.item(), "total": v}
-                if opt_name == "lbfgs":
-                    last_eval = (x.detach().clone(), x.grad.clone(), L.detach())
-                return L
-
             for i in range(n_steps):
-                opt.step(closure)
-                if opt_name == "adam":  # L-BFGS is not clamped: it would spoil its curvature pairs
-                    with torch.no_grad():
-                        x.clamp_(0, 255)
+                descent.step()
                 step += 1
                 stopping = cancel is not None and cancel.is_set()
                 now = time.perf_counter()
                 due = step % s.frame_every == 0 or (
                     s.frame_seconds is not None and now - last_frame >= s.frame_seconds)
-                last = i == n_steps - 1 and level == len(levels) - 1
-                if stopping or last:
+                if stopping or (i == n_steps - 1 and level == len(levels) - 1):
                     break
                 if due or i == n_steps - 1:
                     last_frame = now
-                    yield Frame(_show(x, content_full, s), step, total_steps, level, len(levels),
-                                dict(losses), now - t0, info=info)
+                    yield Frame(_show(descent.x, content_full, s), step, total_steps, level,
+                                len(levels), dict(descent.losses), now - t0, info=info)
             if stopping:
                 break
         # the final frame: the best image seen at the last level reached
-        img = _show(best, content_full, s)
-        yield Frame(img, step, total_steps, level, len(levels), dict(losses),
-                    time.perf_counter() - t0, done=True, info=info)
+        yield Frame(_show(descent.best, content_full, s), step, total_steps, level, len(levels),
+                    dict(descent.losses), time.perf_counter() - t0, done=True, info=info)
     finally:
-        x = best = objective = opt = None  # noqa: F841 (drop references so memory returns now)
+        descent = objective = None  # noqa: F841 (drop references so memory returns now)
         if device.type == "cuda":
             torch.cuda.empty_cache()
 
@@ -334,8 +375,8 @@ def paper_losses(image: Image.Image, content: Image.Image, styles, settings: Set
     short_min = min_side(tuple(s.content_layers) + tuple(s.style_layers))
     st = [_at_least(images.to_tensor(im), round(max(hw) * s.style_scale), short_min).to(device)
           for im in styles]
-    objective = _Objective(net, s, c, st, _blend(s, len(styles)), hw,
-                           contextlib.nullcontext, torch.contiguous_format)
+    objective = Objective(net, s, c, st, _blend(s, len(styles)), hw,
+                          contextlib.nullcontext, torch.contiguous_format)
     with torch.no_grad():
         _, Lc, Ls = objective(x)
     return {"content": Lc.item(), "style": Ls.item()}

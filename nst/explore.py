@@ -36,7 +36,7 @@ def recon_settings(**changes) -> Settings:
 
     At this size L-BFGS reaches a far lower loss than Adam in the same steps (measured: content
     from conv1_1 after 100 steps is within 4.5 grey levels of the photo, Adam's within 31), and
-    L-BFGS needs fp32 (see DESIGN.md)."""
+    L-BFGS needs fp32 (under bf16 it stalls or diverges)."""
     base = Settings(size=128, steps=100, optimizer="lbfgs", precision="fp32", pyramid=False,
                     frame_every=10)
     return base.replace(**changes)

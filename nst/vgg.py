@@ -7,6 +7,7 @@ for, so a run that only needs conv4_2 never pays for block 5.
 from __future__ import annotations
 
 import functools
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -79,8 +80,10 @@ def load_vgg(source: str = "vgg19", device: str = "cpu", channels_last: bool = F
     if net.preprocess is not CAFFE and source != "vgg19":
         try:
             net.calibrate(VGG19(load_weights("vgg19")))
-        except Exception:  # the reference is optional; without it the gains stay 1
-            pass
+        except Exception as e:  # the reference is optional; without it the gains stay 1
+            warnings.warn(f"could not calibrate weights {source!r} against the reference VGG-19 "
+                          f"({type(e).__name__}: {e}); its activations keep their own scale, so "
+                          f"the default alpha/beta may need tuning for it", stacklevel=2)
     net = net.to(device)
     if channels_last:
         net = net.to(memory_format=torch.channels_last)

@@ -9,7 +9,7 @@ import torch
 
 from conftest import cool_painting, warm_photo
 from nst import Settings, images, stylize
-from nst.engine import _Objective, paper_losses, plan_levels, run
+from nst.engine import Objective, paper_losses, plan_levels, run
 
 FAST = dict(size=40, steps=30, frame_every=5)
 
@@ -61,14 +61,14 @@ def test_same_seed_same_pixels_other_seed_other_pixels(photo, painting):
 def evaluations(monkeypatch):
     """Every loss evaluation of a run: (image before the step, total loss)."""
     seen = []
-    original = _Objective.__call__
+    original = Objective.__call__
 
     def counting(self, x):
         L, Lc, Ls = original(self, x)
         seen.append((x.detach().clone(), L.item()))
         return L, Lc, Ls
 
-    monkeypatch.setattr(_Objective, "__call__", counting)
+    monkeypatch.setattr(Objective, "__call__", counting)
     return seen
 
 
@@ -146,8 +146,22 @@ def test_thin_images_paint_or_get_a_reason(photo, painting):
     frame = list(stylize(strip, painting, Settings(size=256, steps=6, style_scale=0.1)))[-1]
     assert frame.done and frame.image.size == (256, 16) and frame.step == 6
     assert frame.info["levels"] == [256]  # the 128 px level (8 px high) was dropped
+    assert frame.info["plan"] == [(256, 6)]  # ... and its steps went to the level that ran
     with pytest.raises(ValueError, match="short side would be 4 px.*needs at least 16 px"):
         next(stylize(strip, painting, Settings(size=64, steps=4)))
+
+
+def test_frames_carry_the_plan_the_engine_really_runs(photo, painting):
+    """A progress display reads the plan from the frames: its level sizes and step counts are
+    the ones the frames then report (no second copy of the planning rules to disagree)."""
+    frames = list(stylize(photo.resize((320, 200)), painting,
+                          Settings(size=320, steps=12, frame_every=1, style_scale=0.2)))
+    plan = frames[0].info["plan"]
+    assert len(plan) == 2 and sum(n for _, n in plan) == 12
+    for level, (side, n) in enumerate(plan):
+        seen = [f for f in frames if f.scale == level and not f.done]
+        assert max(seen[0].image.size) == side
+        assert max(f.step for f in seen) - sum(m for _, m in plan[:level]) == n - (level == 1)
 
 
 def test_init_image_continues_from_an_earlier_result(photo, painting):

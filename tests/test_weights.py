@@ -159,3 +159,24 @@ def test_real_vgg19_refolded_for_torchvision_gives_the_same_features(tmp_path):
     # the calibration that maps other sources to the reference's scale finds nothing to fix
     torch.testing.assert_close(net_tv.gains, torch.ones(len(FIRST)), rtol=0, atol=2e-2)
     assert LAYERS.index(net_tv.names[-1]) == 2
+
+
+def test_a_source_that_cannot_be_calibrated_says_so(tmp_path, monkeypatch):
+    """Without the reference weights another source keeps its own activation scale; the user is
+    told in a sentence instead of silently getting a different look from the same alpha/beta."""
+    import nst.vgg
+    path = tmp_path / "vgg19_first_layers.safetensors"
+    save_file(_torchvision_state(_fold_caffe_into_torchvision(load_weights("vgg19").convs)), str(path))
+    real = nst.vgg.load_weights
+
+    def no_reference(source):
+        if source == "vgg19":
+            raise WeightsError("the reference is not installed")
+        return real(source)
+
+    monkeypatch.setattr(nst.vgg, "load_weights", no_reference)
+    nst.vgg.load_vgg.cache_clear()
+    with pytest.warns(UserWarning, match="could not calibrate.*alpha/beta"):
+        net = nst.vgg.load_vgg(str(path))
+    nst.vgg.load_vgg.cache_clear()
+    assert not net.calibrated
