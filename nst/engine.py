@@ -15,8 +15,9 @@ from typing import Iterator, Sequence
 import torch
 from PIL import Image
 
-from . import images
-from .losses import content_loss, gram, style_loss, total_loss, tv_loss
+from . import images, masks
+from .controls import Controls
+from .losses import content_loss, gram, guided_gram, guided_style_loss, style_loss, total_loss, tv_loss
 from .settings import Settings
 from .vgg import load_vgg
 
@@ -35,6 +36,7 @@ class Frame:
     elapsed: float  # seconds since the run started
     done: bool = False
     info: dict = field(default_factory=dict)  # resolved device/precision/optimizer, level sizes
+    steered: tuple = ()  # ((step, version), ...): live-control versions and the first step using each
 
 
 # ---------------------------------------------------------------------------- devices, precision
@@ -104,32 +106,77 @@ def plan_levels(size: int, steps: int, pyramid: bool = True) -> list[tuple[int, 
 # ---------------------------------------------------------------------------- stage 3: objective
 class Objective:
     """One level's objective: the targets P^l (content) and A^l (style Grams), computed once
-    without grad, and L = alpha L_content + beta L_style (+ TV) of an image x."""
+    without grad, and L = alpha L_content + beta L_style (+ TV) of an image x.
 
-    def __init__(self, net, s: Settings, content, styles, blend, size_hw, autocast, fmt):
+    Each painting's Gram targets are kept apart (A_each) and mixed by the blend, so steer() can
+    re-mix them, re-weight the layers or move alpha/beta without recomputing any feature. With a
+    `mask` (1, 1, H, W at this level's size) the style loss is the guided one of nst/masks.py."""
+
+    def __init__(self, net, s: Settings, content, styles, blend, size_hw, autocast, fmt,
+                 mask: torch.Tensor | None = None):
         self.net, self.s, self.autocast, self.fmt = net, s, autocast, fmt
         # The content loss is a sum over the M_l positions of a map while each E_l is normalised by
         # M_l^2, so their balance shifts with image area. alpha is meant for the paper's ~512 px
         # images; rescaling it by area keeps one alpha/beta valid at every size and pyramid level.
-        self.alpha = s.content_weight * REF_AREA / (size_hw[0] * size_hw[1])
+        self.area_scale = REF_AREA / (size_hw[0] * size_hw[1])
+        self.alpha = s.content_weight * self.area_scale
         self.beta = s.style_weight
         self.content_layers = tuple(s.content_layers) if self.alpha > 0 else ()
-        style_layers = tuple(s.style_layers) if self.beta > 0 else ()
+        self.style_layers = style_layers = tuple(s.style_layers) if self.beta > 0 else ()
         w = s.layer_weights or [1.0 / max(1, len(s.style_layers))] * len(s.style_layers)
         self.layer_weights = dict(zip(style_layers, w))
         self.taps = tuple(dict.fromkeys(self.content_layers + style_layers))
+        self.M = {l: self._m(l, size_hw) for l in style_layers}
         with torch.no_grad():
             self.P = self.features(content) if self.content_layers else {}
             self.P = {l: self.P[l].float() for l in self.content_layers}
-            self.A = {}
-            for style, b in zip(styles, blend if style_layers else ()):
-                feats = self.features(style, style_layers)
-                for l in style_layers:
-                    F = feats[l]
-                    # Gram sums grow with the style image's area M; rescale to the output's so a
-                    # style image of another size or aspect asks for the same statistics.
-                    A = gram(F) * (self._m(l, size_hw) / (F.shape[2] * F.shape[3]))
-                    self.A[l] = self.A.get(l, 0) + b * A
+            # Gram sums grow with the style image's area; rescale to the output's so a style image
+            # of another size or aspect asks for the same statistics.
+            self.A_each = [{l: gram(F) * (self.M[l] / (F.shape[2] * F.shape[3]))
+                            for l, F in self.features(style, style_layers).items()}
+                           for style in (styles if style_layers else ())]
+            self._regions = self._guide(mask, content) if mask is not None and style_layers else None
+        self.mix(blend)
+
+    def _guide(self, mask, content) -> list:
+        """[(masks, areas, source)] per region: inside the mask the paintings ('blend', or painting
+        0 in split mode), outside it the photo's own statistics (or painting 1 in split mode)."""
+        inside = masks.at_layers(mask, {l: pools_before(l) for l in self.style_layers})
+        outside = {l: 1 - m for l, m in inside.items()}
+        areas = lambda ms: {l: masks.area(m) for l, m in ms.items()}  # noqa: E731
+        if self.s.mask_mode == "split":
+            return [(inside, areas(inside), 0), (outside, areas(outside), 1)]
+        feats = self.features(content, self.style_layers)
+        own = {l: guided_gram(feats[l], outside[l]) for l in self.style_layers}
+        return [(inside, areas(inside), "blend"), (outside, areas(outside), own)]
+
+    def mix(self, blend) -> None:
+        """A^l = sum_i b_i A_i^l over the paintings; per region, scaled to the region's area."""
+        mixed = {}
+        for A_i, b in zip(self.A_each, blend):
+            for l, A in A_i.items():
+                mixed[l] = mixed.get(l, 0) + b * A
+        self.A = mixed
+        if self._regions is None:
+            return
+        self.region_targets = []
+        for ms, areas, source in self._regions:
+            if isinstance(source, dict):  # the photo's own guided Grams: already region-sized
+                targets = {l: G for l, G in source.items() if areas[l] >= masks.MIN_AREA}
+            else:
+                base = mixed if source == "blend" else self.A_each[source]
+                targets = {l: base[l] * (areas[l] / self.M[l]) for l in base
+                           if areas[l] >= masks.MIN_AREA}
+            self.region_targets.append((ms, areas, targets))
+
+    def steer(self, ratio=None, layer_weights=None, style_blend=None) -> None:
+        """Apply live controls (nst/controls.py); None keeps a knob where it is."""
+        if ratio is not None and self.beta > 0:
+            self.alpha = ratio * self.beta * self.area_scale
+        if layer_weights is not None:
+            self.layer_weights = dict(zip(self.style_layers, layer_weights))
+        if style_blend is not None and self.A_each:
+            self.mix([w / sum(style_blend) for w in style_blend])
 
     def _m(self, layer: str, size_hw) -> int:
         """M_l of the output at this layer: the map shrinks by 2 at each pool before it."""
@@ -147,7 +194,12 @@ class Objective:
         feats = self.features(x)
         zero = x.new_zeros(())
         Lc = sum((content_loss(feats[l], self.P[l]) for l in self.content_layers), zero)
-        Ls = style_loss(feats, self.A, self.layer_weights) if self.layer_weights else zero
+        if not self.layer_weights:
+            Ls = zero
+        elif self._regions is None:
+            Ls = style_loss(feats, self.A, self.layer_weights)
+        else:
+            Ls = guided_style_loss(feats, self.region_targets, self.layer_weights)
         tv = tv_loss(x) if self.s.tv_weight else zero
         return total_loss(Lc, Ls, self.alpha, self.beta, tv, self.s.tv_weight), Lc, Ls
 
@@ -279,6 +331,11 @@ class _Descent:
             self._last_eval = (x.detach().clone(), x.grad.clone(), L.detach())
         return L
 
+    def objective_changed(self):
+        """The objective was steered: losses from before cannot rank images or answer L-BFGS's
+        re-evaluation any more. The optimizer state is kept (a change never restarts the run)."""
+        self.best_loss, self._last_eval = math.inf, None
+
     def step(self):
         self.opt.step(self._closure)
         if self.opt_name == "adam":  # L-BFGS is not clamped: it would spoil its curvature pairs
@@ -288,12 +345,16 @@ class _Descent:
 
 def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
             settings: Settings | None = None, *, cancel: threading.Event | None = None,
-            init_image: Image.Image | None = None) -> Iterator[Frame]:
+            init_image: Image.Image | None = None, mask: Image.Image | None = None,
+            controls: Controls | None = None) -> Iterator[Frame]:
     """Paint `content` in the style of `styles`; yields Frames, the last with done=True and the
     best image (lowest total loss at the finest level). `cancel`, when set, ends the run after
     the current step with that final frame; closing the generator ends it with none.
     `init_image` (e.g. an earlier result, to refine it at a larger size) replaces settings.init
     as the starting picture; the content target stays `content`.
+    `mask` (white = inside; resized with the photo) confines the style to a region, see
+    nst/masks.py and settings.mask_mode. `controls` (nst/controls.py) are read before every step:
+    moving alpha/beta, layer weights or the blend acts on the next step, with no restart.
 
     Stages: level_plan() -> per level: level_images(), start_image(), Objective(), _Descent."""
     s = settings or Settings()
@@ -301,6 +362,10 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
     if not styles:
         raise ValueError("at least one style image is needed")
     s.validate(n_styles=len(styles))
+    if mask is not None:
+        masks.check(mask, content.size, s.mask_mode, len(styles))
+    if controls is not None:
+        controls.bind(len(s.style_layers), len(styles))
     device, precision, opt_name = resolve(s)
     channels_last = device.type in ("cpu", "cuda")
     net = load_vgg(s.weights, str(device), channels_last)
@@ -315,6 +380,8 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
 
     content_full = images.to_tensor(content)
     style_full = [images.to_tensor(im) for im in styles]
+    mask_full = masks.to_mask(mask) if mask is not None else None
+    steered, applied = [], 0  # control versions taken up, and the one the objective has
     gen = torch.Generator().manual_seed(s.seed)
     t0 = time.perf_counter()
     descent = objective = None
@@ -322,12 +389,23 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
     try:
         for level, (long_side, n_steps) in enumerate(levels):
             c, st = level_images(content_full, style_full, long_side, s)
+            hw = tuple(c.shape[-2:])
+            m = masks.resized(mask_full, hw).to(device) if mask_full is not None else None
             objective = Objective(net, s, c.to(device), [im.to(device) for im in st], blend,
-                                  tuple(c.shape[-2:]), autocast, fmt)
+                                  hw, autocast, fmt, mask=m)
             x0 = start_image(s, c, st, gen, init_image, descent.best if descent else None)
             descent = _Descent(objective, x0.to(device), opt_name, s.lr)
+            applied = 0  # a new level's objective starts from the Settings
             last_frame = time.perf_counter()
             for i in range(n_steps):
+                if controls is not None:  # read once per step, before it
+                    version, values = controls.read()
+                    if version != applied:
+                        objective.steer(**values)
+                        descent.objective_changed()
+                        if not steered or steered[-1][1] != version:
+                            steered.append((step + 1, version))
+                        applied = version
                 descent.step()
                 step += 1
                 stopping = cancel is not None and cancel.is_set()
@@ -339,12 +417,14 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
                 if due or i == n_steps - 1:
                     last_frame = now
                     yield Frame(_show(descent.x, content_full, s), step, total_steps, level,
-                                len(levels), dict(descent.losses), now - t0, info=info)
+                                len(levels), dict(descent.losses), now - t0, info=info,
+                                steered=tuple(steered))
             if stopping:
                 break
         # the final frame: the best image seen at the last level reached
         yield Frame(_show(descent.best, content_full, s), step, total_steps, level, len(levels),
-                    dict(descent.losses), time.perf_counter() - t0, done=True, info=info)
+                    dict(descent.losses), time.perf_counter() - t0, done=True, info=info,
+                    steered=tuple(steered))
     finally:
         descent = objective = None  # noqa: F841 (drop references so memory returns now)
         if device.type == "cuda":

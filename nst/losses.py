@@ -55,6 +55,34 @@ def style_loss(features: dict, targets: dict, layer_weights: dict) -> torch.Tens
     return total
 
 
+def guided_gram(F: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """Guided Gram matrix (Gatys et al. 2017, "Controlling Perceptual Factors in NST", spatial
+    control):
+    G^{l,r} = (F^l o m^l_r)(F^l o m^l_r)^T, i.e. G^{l,r}_ij = sum_k m_k^2 F^l_ik F^l_jk,
+    for F (1, N_l, H, W) and the region's guidance channel m^l_r (1, 1, H, W), values in 0..1,
+    already brought to layer l's map size (see nst/masks.py). A mask of ones gives gram(F)."""
+    return gram(F * m)
+
+
+def guided_style_loss(features: dict, regions: list, layer_weights: dict) -> torch.Tensor:
+    """Style loss over regions r (Gatys et al. 2017, spatial control, with an area weight):
+    L_style = sum_l w_l sum_r (M^l_r / M_l) / (4 N_l^2 (M^l_r)^2) sum_ij (G^{l,r}_ij - A^{l,r}_ij)^2,
+    with M^l_r = sum_k (m^l_r)_k^2 the region's area. Each region is matched like a whole image of
+    its size, and the area weight keeps alpha/beta meaning per pixel what it means unmasked, so
+    one region covering the picture gives exactly eq. 5. `regions` is [(masks {l: m^l_r},
+    areas {l: M^l_r}, targets {l: A^{l,r}})]; regions too small at a layer are left out there."""
+    total = 0.0
+    for name, w in layer_weights.items():
+        F = features[name]
+        N, M = F.shape[1], F.shape[2] * F.shape[3]
+        for masks, areas, targets in regions:
+            if name in targets:
+                Mr = areas[name]
+                E = layer_style_loss(guided_gram(F, masks[name]), targets[name], N, Mr)
+                total = total + w * (Mr / M) * E
+    return total
+
+
 def tv_loss(x: torch.Tensor) -> torch.Tensor:
     """Total variation (not in the paper; an optional smoothness prior):
     TV(x) = sum_ijc (x_{i+1,j,c} - x_{i,j,c})^2 + (x_{i,j+1,c} - x_{i,j,c})^2, x in 0..255."""

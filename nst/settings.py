@@ -16,6 +16,7 @@ INITS = ("noise", "content", "style")
 POOLINGS = ("avg", "max")
 COLORS = ("style", "luminance", "histogram")
 PRECISIONS = ("auto", "fp32", "bf16")
+MASK_MODES = ("inside", "split")  # with a mask: style inside only | painting 1 inside, 2 outside
 
 MIN_SIZE, MAX_SIZE = 16, 4096
 MAX_STEPS = 100_000
@@ -51,6 +52,7 @@ class Settings:
     tv_weight: float = 0.0  # total-variation smoothness
     pyramid: bool = True  # coarse-to-fine; False = a single scale
     colors: str = "style"  # 'style' | 'luminance' | 'histogram'
+    mask_mode: str = "inside"  # used with stylize(mask=...): see MASK_MODES
     device: str = "auto"
     precision: str = "auto"  # 'auto' | 'fp32' | 'bf16'
     weights: str = field(default_factory=default_weights)
@@ -77,7 +79,8 @@ class Settings:
              f"steps must be from 1 to {MAX_STEPS}, got {self.steps!r}")
         need(isinstance(self.seed, int), f"seed must be a whole number, got {self.seed!r}")
         for name, allowed in (("optimizer", OPTIMIZERS), ("init", INITS), ("pooling", POOLINGS),
-                              ("colors", COLORS), ("precision", PRECISIONS)):
+                              ("colors", COLORS), ("precision", PRECISIONS),
+                              ("mask_mode", MASK_MODES)):
             need(getattr(self, name) in allowed,
                  f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
         for name in ("lr", "content_weight", "style_weight", "tv_weight", "style_scale"):

@@ -1,0 +1,66 @@
+"""Spatial control (Gatys et al. 2017, "Controlling Perceptual Factors in Neural Style Transfer"):
+a one-channel mask splits the picture into regions, each matched to its own Gram targets.
+
+The mask is resized with the photo at every pyramid level, then average-pooled 2x2 once per pool
+VGG-19 applies before a style layer, so at each layer it has the feature map's exact size (the
+floor of each halving, as the network's own pooling gives) and soft edges where a pooled cell
+straddles the brushed boundary.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from .settings import MASK_MODES
+MIN_AREA = 0.5  # a region smaller than half a map position at a layer has no statistics there
+ASPECT_SLACK = 0.03  # a mask may differ from the photo's aspect by rounding, not by a crop
+
+
+def to_mask(img: Image.Image) -> torch.Tensor:
+    """(1, 1, H, W) float in 0..1: white (or opaque, for a brush layer on transparency) = inside."""
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        alpha = np.asarray(img.convert("RGBA"), dtype=np.float32)[..., 3]
+        if alpha.min() < 255:  # strokes on a transparent layer: where it is painted is the mask
+            return torch.from_numpy(alpha / 255)[None, None]
+    grey = np.asarray(img.convert("L"), dtype=np.float32)
+    return torch.from_numpy(grey / 255)[None, None]
+
+
+def check(mask: Image.Image, photo_size: tuple[int, int], mode: str, n_styles: int) -> None:
+    """Raise ValueError with one sentence when this mask cannot drive this run."""
+    if mode not in MASK_MODES:
+        raise ValueError(f"mask_mode must be one of {', '.join(MASK_MODES)}; got {mode!r}")
+    if mode == "split" and n_styles != 2:
+        raise ValueError(f"mask_mode 'split' puts painting 1 inside the mask and painting 2 "
+                         f"outside it, so it needs exactly 2 paintings; got {n_styles}")
+    (mw, mh), (pw, ph) = mask.size, photo_size
+    if abs(mw / mh - pw / ph) > ASPECT_SLACK * pw / ph:
+        raise ValueError(f"the mask is {mw}x{mh} px but the photo is {pw}x{ph}: draw the mask on "
+                         f"the photo, or give it the photo's proportions")
+    if mode == "inside" and float(to_mask(mask).max()) < 1 / 255:
+        raise ValueError("the mask is empty (all black): paint white where the style should go")
+
+
+def resized(mask: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
+    """The mask at a pyramid level's size (bilinear, antialiased when shrinking)."""
+    shrink = hw[0] < mask.shape[-2] or hw[1] < mask.shape[-1]
+    return F.interpolate(mask, size=hw, mode="bilinear", align_corners=False,
+                         antialias=shrink).clamp(0, 1)
+
+
+def at_layers(mask: torch.Tensor, pools: dict) -> dict:
+    """{layer: mask pooled to that layer's map}, `pools` giving the number of 2x2 pools before it."""
+    return {layer: _pooled(mask, n) for layer, n in pools.items()}
+
+
+def _pooled(mask: torch.Tensor, n: int) -> torch.Tensor:
+    for _ in range(n):
+        mask = F.avg_pool2d(mask, 2, 2)
+    return mask
+
+
+def area(m: torch.Tensor) -> float:
+    """M_r = sum_k m_k^2: the positions a guided Gram matrix sums over."""
+    return float(m.pow(2).sum())
