@@ -6,7 +6,8 @@ paper states are those w.r.t. F, and vanish w.r.t. Z where Z < 0.
 import pytest
 import torch
 
-from nst.losses import content_loss, gram, layer_style_loss, style_loss, total_loss, tv_loss
+from nst.losses import (content_loss, gram, guided_gram, guided_style_loss, layer_style_loss,
+                        style_loss, total_loss, tv_loss)
 
 N, H, W = 6, 5, 4
 M = H * W
@@ -61,3 +62,24 @@ def test_total_is_alpha_content_plus_beta_style_and_tv_counts_edges():
     x = torch.zeros(1, 3, 4, 4)
     x[..., 2:] = 1  # one vertical edge of height 4 in 3 channels, step 1
     assert tv_loss(x).item() == 12
+
+
+def test_guided_gram_sums_only_inside_its_region():
+    """Gatys et al. 2017: G^{l,r} = (F o m_r)(F o m_r)^T. A mask of ones is the plain Gram; two
+    hard complementary masks split the Gram into its two halves' Grams."""
+    _, F = _relu_features(3)
+    left = torch.zeros(1, 1, H, W, dtype=F.dtype)
+    left[..., : W // 2] = 1
+    assert torch.allclose(guided_gram(F, torch.ones_like(left)), gram(F))
+    halves = guided_gram(F, left) + guided_gram(F, 1 - left)
+    assert torch.allclose(halves, gram(F))
+    assert torch.allclose(guided_gram(F, left), gram(F[..., : W // 2].contiguous()))
+
+
+def test_one_region_over_everything_is_the_plain_style_loss():
+    _, F = _relu_features(4)
+    A = gram(_relu_features(5)[1]).detach()
+    ones = torch.ones(1, 1, H, W, dtype=F.dtype)
+    plain = style_loss({"l": F}, {"l": A}, {"l": 0.7})
+    guided = guided_style_loss({"l": F}, [({"l": ones}, {"l": float(M)}, {"l": A})], {"l": 0.7})
+    assert torch.allclose(plain, guided)
