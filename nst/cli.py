@@ -13,9 +13,11 @@ from pathlib import Path
 
 from PIL import Image
 
+from . import masks
 from . import settings as S
 from .engine import paper_losses, resolve_device, stylize
 from .intake import ImageError, open_image
+from .timelapse import TimeLapse
 from .weights import WeightsError
 
 
@@ -67,9 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--precision", choices=S.PRECISIONS, help="auto: bf16 where it is fast")
     g.add_argument("--weights", help="vgg19 | torchvision | hub:REPO[:FILE] | PATH "
                    "(default: $NST_WEIGHTS or vgg19)")
+    m = p.add_argument_group("spatial control (Gatys et al. 2017)")
+    m.add_argument("--mask", metavar="MASK.png", help="where the style goes: white (or opaque) = "
+                   "inside; resized to the photo, so draw it at the photo's proportions")
+    m.add_argument("--mask-mode", choices=S.MASK_MODES, help="inside: the style inside, the "
+                   "photo's own look outside (default); split: painting 1 inside, painting 2 outside")
     o = p.add_argument_group("output")
     o.add_argument("--save-every", type=int, default=0, metavar="N",
                    help="also write OUT_stepNNNN.png every N steps")
+    o.add_argument("--timelapse", metavar="OUT.webp", help="also write the run as an animated "
+                   "WebP time-lapse (final picture held at the end)")
     o.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -93,16 +102,19 @@ def settings_from_args(a: argparse.Namespace) -> S.Settings:
             given["content_weight"] = a.ratio * given.get("style_weight", base.style_weight)
     if a.save_every < 0:
         raise ValueError("--save-every must be >= 0")
-    # Frames at the save points (or only at level ends), the bar refreshed from frame_seconds.
-    given.setdefault("frame_every", a.save_every or S.MAX_STEPS)
+    # Frames at the save points, ~100 over the run for a time-lapse, else only at level ends;
+    # the bar is refreshed from frame_seconds.
+    lapse_every = max(1, given.get("steps", base.steps) // 100) if a.timelapse else S.MAX_STEPS
+    given.setdefault("frame_every", a.save_every or lapse_every)
     given.setdefault("frame_seconds", 0.25)
     return base.replace(**given).validate(n_styles=len(a.styles))
 
 
-def _check_output(path: Path) -> None:
+def _check_output(path: Path, suffixes=None, kind: str = "an image extension such as .png or .jpg"
+                  ) -> None:
     """Refuse an output the run could not write, before spending minutes on it."""
-    if path.suffix.lower() not in Image.registered_extensions():
-        raise ValueError(f"cannot write {str(path)!r}: use an image extension such as .png or .jpg")
+    if path.suffix.lower() not in (suffixes or Image.registered_extensions()):
+        raise ValueError(f"cannot write {str(path)!r}: use {kind}")
     if not path.parent.is_dir():
         raise ValueError(f"cannot write {str(path)!r}: folder {str(path.parent)!r} does not exist")
 
@@ -111,7 +123,7 @@ def _frame_path(out: Path, step: int) -> Path:
     return out.with_name(f"{out.stem}_step{step:04d}{out.suffix}")
 
 
-def _paint(a, s: S.Settings, content, styles, out: Path) -> None:
+def _paint(a, s: S.Settings, content, styles, out: Path, mask=None) -> None:
     from tqdm import tqdm
 
     cancel = threading.Event()
@@ -119,8 +131,11 @@ def _paint(a, s: S.Settings, content, styles, out: Path) -> None:
     # Ctrl-C sets cancel: the engine finishes the step and yields the best picture, saved below
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set()) if on_main else None
     bar = tqdm(total=s.steps, unit="step", disable=a.quiet, dynamic_ncols=True)
+    lapse = TimeLapse() if a.timelapse else None
     try:
-        for frame in stylize(content, styles, s, cancel=cancel):
+        for frame in stylize(content, styles, s, cancel=cancel, mask=mask):
+            if lapse:
+                lapse.add(frame.image, frame.step)
             bar.total = frame.total
             bar.update(frame.step - bar.n)
             bar.set_postfix(level=f"{frame.scale + 1}/{frame.levels}",
@@ -133,13 +148,15 @@ def _paint(a, s: S.Settings, content, styles, out: Path) -> None:
         if on_main:
             signal.signal(signal.SIGINT, previous)
     frame.image.save(out)
+    if lapse:
+        lapse.write(a.timelapse)
     photo = paper_losses(content.resize(frame.image.size), content, styles, s)["style"]
     ours = paper_losses(frame.image, content, styles, s)["style"]
     stopped = " (stopped early)" if cancel.is_set() else ""
     print(f"wrote {out} ({frame.image.width}x{frame.image.height}, {frame.step} steps in "
           f"{frame.elapsed:.1f} s on {frame.info['device']} {frame.info['precision']} "
           f"{frame.info['optimizer']}){stopped}; style loss {ours / max(photo, 1e-30):.3f}x "
-          f"the photo's", file=sys.stderr)
+          f"the photo's" + (f"; time-lapse {a.timelapse}" if lapse else ""), file=sys.stderr)
 
 
 def _open(path: str) -> Image.Image:
@@ -155,8 +172,13 @@ def main(argv: list[str] | None = None) -> int:
         s = settings_from_args(a)
         out = Path(a.output)
         _check_output(out)
+        if a.timelapse:
+            _check_output(Path(a.timelapse), (".webp",), "a .webp file for the time-lapse")
         content, *styles = [_open(p) for p in [a.content, *a.styles]]
-        _paint(a, s, content, styles, out)
+        mask = masks.open_mask(a.mask) if a.mask else None
+        if mask is not None:
+            masks.check(mask, content.size, s.mask_mode, len(styles))
+        _paint(a, s, content, styles, out, mask)
     except (ImageError, ValueError, WeightsError, FloatingPointError, OSError) as e:
         print(f"nst: error: {e}", file=sys.stderr)
         return 2

@@ -8,6 +8,8 @@ straddles the brushed boundary.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -26,6 +28,23 @@ def to_mask(img: Image.Image) -> torch.Tensor:
             return torch.from_numpy(alpha / 255)[None, None]
     grey = np.asarray(img.convert("L"), dtype=np.float32)
     return torch.from_numpy(grey / 255)[None, None]
+
+
+def open_mask(path) -> Image.Image:
+    """A mask file as a one-channel 'L' image (see to_mask), or ValueError with a sentence."""
+    from .intake import MAX_PIXELS  # the same pixel budget as every other image
+
+    if not Path(path).is_file():
+        raise ValueError(f"no mask file at {str(path)!r}")
+    try:
+        with Image.open(path) as img:
+            if img.width * img.height > MAX_PIXELS:
+                raise ValueError(f"the mask {str(path)!r} is {img.width}x{img.height} px, too large")
+            img.load()
+            m = to_mask(img)
+    except (OSError, SyntaxError, Image.DecompressionBombError):
+        raise ValueError(f"cannot read the mask {str(path)!r} as an image") from None
+    return Image.fromarray((m[0, 0].numpy() * 255).round().astype(np.uint8), "L")
 
 
 def check(mask: Image.Image, photo_size: tuple[int, int], mode: str, n_styles: int) -> None:

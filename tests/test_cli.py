@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -68,6 +69,12 @@ def test_weights_default_from_environment(monkeypatch):
     (["photo.png", "painting.jpg", "--optimizer", "lbfgs", "--precision", "bf16", "--size", "16",
       "--steps", "1"], "L-BFGS needs fp32"),
     (["photo.png", "painting.jpg", "--weights", "nowhere.safetensors"], "does not exist"),
+    (["photo.png", "painting.jpg", "--timelapse", "run.gif"], "use a .webp file for the time-lapse"),
+    (["photo.png", "painting.jpg", "--mask", "nomask.png"], "no mask file at 'nomask.png'"),
+    (["photo.png", "painting.jpg", "--mask", "notes.png"], "cannot read the mask 'notes.png'"),
+    (["photo.png", "painting.jpg", "--mask", "painting.jpg"], "the mask is 48x48 px but the photo"),
+    (["photo.png", "painting.jpg", "--mask", "photo.png", "--mask-mode", "split"],
+     "needs exactly 2 paintings; got 1"),
 ])
 def test_bad_input_exits_2_with_one_line(files, capsys, monkeypatch, args, says):
     (files / "notes.png").write_text("not an image at all")
@@ -84,3 +91,21 @@ def test_unwritable_output_is_refused_before_the_run(files, capsys):
     code = main([str(files / "photo.png"), str(files / "painting.jpg"), "-o",
                  str(files / "no_dir" / "out.png")])
     assert code == 2 and "does not exist" in capsys.readouterr().err
+
+
+def test_mask_and_timelapse_flags(files, capsys):
+    """The style lands inside the mask only, and the run is also written as a time-lapse."""
+    left = Image.new("L", (48, 40))
+    left.paste(255, (0, 0, 24, 40))
+    left.save(files / "mask.png")
+    out, lapse = files / "out.png", files / "run.webp"
+    code = main([str(files / "photo.png"), str(files / "painting.jpg"), "-o", str(out), "-q",
+                 "--size", "48", "--steps", "20", "--no-pyramid", "--mask", str(files / "mask.png"),
+                 "--timelapse", str(lapse)])
+    assert code == 0 and "time-lapse" in capsys.readouterr().err
+    painted, photo = (np.asarray(Image.open(p).convert("RGB"), np.float32) for p in
+                      (out, files / "photo.png"))
+    change = np.abs(painted - photo).mean(2)
+    assert change[:, :20].mean() > 3 * change[:, 28:].mean()
+    movie = Image.open(lapse)
+    assert movie.format == "WEBP" and movie.n_frames >= 10 and movie.size == (48, 40)
