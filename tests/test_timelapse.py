@@ -7,6 +7,7 @@ from PIL import Image
 from conftest import cool_painting, warm_photo
 from nst import Settings, stylize
 from nst.timelapse import TimeLapse
+from test_browser import browser  # noqa: F401  (Debian's Chromium, or a skip with the reason)
 
 
 def _decoded(path):
@@ -60,3 +61,26 @@ def test_a_time_lapse_needs_frames_and_a_webp_name(tmp_path):
     lapse.add(Image.new("RGB", (8, 8)), 1)
     with pytest.raises(ValueError, match="use a .webp file"):
         lapse.write(tmp_path / "run.gif")
+
+
+def test_the_time_lapse_plays_in_chromium(tmp_path, browser):
+    """Chromium decodes the file and animates it inline: the <img> shows other pictures over time
+    (a canvas would not tell: drawImage always takes an animation's first frame)."""
+    import base64
+    import hashlib
+
+    lapse = TimeLapse(seconds=1.0, hold=0.5)
+    for step in range(1, 21):
+        lapse.add(Image.new("RGB", (64, 48), (12 * step, 100, 255 - 12 * step)), step)
+    data = base64.b64encode(lapse.write(tmp_path / "ramp.webp").read_bytes()).decode()
+    page = browser.new_page()
+    try:
+        page.set_content(f'<img id="lapse" src="data:image/webp;base64,{data}">')
+        page.wait_for_function("document.getElementById('lapse').naturalWidth === 64")
+        seen = set()
+        for _ in range(6):
+            seen.add(hashlib.sha1(page.locator("#lapse").screenshot()).hexdigest())
+            page.wait_for_timeout(150)
+        assert len(seen) >= 3
+    finally:
+        page.close()
