@@ -100,3 +100,24 @@ def test_bad_changes_are_refused_and_the_run_keeps_its_knobs(photo, painting, ch
         controls.set(**change)
     assert controls.read() == (1, {"ratio": 1e-3, "layer_weights": None, "style_blend": None})
     assert list(frames)[-1].done
+
+
+def test_a_change_carries_over_to_the_next_pyramid_level(photo, painting):
+    """The finer level builds a new objective from the Settings; the knob set during the coarse
+    level must still hold there (one change, reported once). Read from the frames' losses:
+    total = alpha L_content + beta L_style, so alpha = (total - beta L_style) / L_content."""
+    s = Settings(size=256, steps=6, frame_every=1, style_weight=100)
+
+    def alpha_at_fine_level(change):
+        controls, seen = Controls(), []
+        for f in stylize(photo.resize((256, 214)), painting, s, controls=controls):
+            if f.step == 1 and change:
+                controls.set(ratio=s.ratio * 100)
+            seen.append(f)
+        fine = seen[-1].losses
+        assert seen[-1].scale == 1 and seen[-1].levels == 2
+        return (fine["total"] - s.style_weight * fine["style"]) / fine["content"], seen[-1]
+
+    plain, _ = alpha_at_fine_level(False)
+    steered, last = alpha_at_fine_level(True)
+    assert steered == pytest.approx(100 * plain, rel=0.02) and last.steered == ((2, 1),)
