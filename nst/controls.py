@@ -13,8 +13,9 @@ from typing import Sequence
 
 class Controls:
     """Thread-safe: alpha/beta `ratio`, style-layer weights w_l (`layer_weights`, one per style
-    layer of the run) and `style_blend` (one weight per painting). None leaves the run's
-    Settings in charge of that knob."""
+    layer of the run) and `style_blend` (one weight per painting; with mask_mode 'split' each
+    painting has its own region and the blend has no effect). None leaves the run's Settings in
+    charge of that knob."""
 
     def __init__(self, ratio: float | None = None, layer_weights: Sequence[float] | None = None,
                  style_blend: Sequence[float] | None = None):

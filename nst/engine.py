@@ -365,6 +365,9 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
     if mask is not None:
         masks.check(mask, content.size, s.mask_mode, len(styles))
     if controls is not None:
+        if not (s.content_weight > 0 and s.style_weight > 0):
+            raise ValueError("live controls need content_weight > 0 and style_weight > 0: a loss "
+                             "with weight 0 is never computed, so there would be nothing to steer")
         controls.bind(len(s.style_layers), len(styles))
     device, precision, opt_name = resolve(s)
     channels_last = device.type in ("cpu", "cuda")

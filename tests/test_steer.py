@@ -102,6 +102,11 @@ def test_bad_changes_are_refused_and_the_run_keeps_its_knobs(photo, painting, ch
     assert list(frames)[-1].done
 
 
+def test_controls_need_both_losses(photo, painting):
+    with pytest.raises(ValueError, match="live controls need content_weight > 0 and style_weight"):
+        next(stylize(photo, painting, S.replace(content_weight=0), controls=Controls()))
+
+
 def test_a_change_carries_over_to_the_next_pyramid_level(photo, painting):
     """The finer level builds a new objective from the Settings; the knob set during the coarse
     level must still hold there (one change, reported once). Read from the frames' losses:
