@@ -47,6 +47,18 @@ def open_mask(path) -> Image.Image:
     return Image.fromarray((m[0, 0].numpy() * 255).round().astype(np.uint8), "L")
 
 
+def brushed(layers) -> Image.Image | None:
+    """The mask an image editor's brush layers draw ('L', painted = white), or None when nothing
+    was painted. Layers are RGBA images (transparent where untouched), all of one size."""
+    alpha = None
+    for layer in layers or ():
+        a = np.asarray(layer.convert("RGBA"), dtype=np.uint8)[..., 3]
+        alpha = a if alpha is None else np.maximum(alpha, a)
+    if alpha is None or alpha.max() == 0:
+        return None
+    return Image.fromarray(alpha, "L")
+
+
 def check(mask: Image.Image, photo_size: tuple[int, int], mode: str, n_styles: int) -> None:
     """Raise ValueError with one sentence when this mask cannot drive this run."""
     if mode not in MASK_MODES:

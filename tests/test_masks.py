@@ -7,7 +7,7 @@ from PIL import Image
 from conftest import cool_painting, warm_photo
 from nst import Settings, images, stylize
 from nst.engine import pools_before, run
-from nst.masks import at_layers, to_mask
+from nst.masks import at_layers, brushed, to_mask
 from nst.settings import STYLE_LAYERS
 from nst.vgg import load_vgg
 
@@ -85,6 +85,15 @@ def test_a_brush_layer_on_transparency_is_read_by_its_alpha():
     m = to_mask(layer)[0, 0]
     assert m[:, :4].min() == 1 and m[:, 4:].max() == 0
     assert to_mask(Image.new("L", (8, 6), 255)).min() == 1
+
+
+def test_brush_layers_make_one_mask_and_no_strokes_make_none():
+    a, b = Image.new("RGBA", (8, 6), (0, 0, 0, 0)), Image.new("RGBA", (8, 6), (0, 0, 0, 0))
+    a.paste((255, 0, 0, 255), (0, 0, 2, 6))
+    b.paste((0, 0, 255, 128), (6, 0, 8, 6))
+    m = np.asarray(brushed([a, b]))
+    assert m[:, :2].min() == 255 and m[:, 2:6].max() == 0 and m[:, 6:].min() == 128
+    assert brushed([Image.new("RGBA", (8, 6), (9, 9, 9, 0))]) is None and brushed([]) is None
 
 
 @pytest.mark.parametrize("mask, styles, mode, message", [
