@@ -49,14 +49,17 @@ def open_mask(path) -> Image.Image:
 
 def brushed(layers) -> Image.Image | None:
     """The mask an image editor's brush layers draw ('L', painted = white), or None when nothing
-    was painted. Layers are RGBA images (transparent where untouched), all of one size."""
+    was painted. Layers are RGBA images (transparent where untouched), all of one size. A
+    see-through brush still means "here": alpha at half the strongest stroke or more counts as
+    fully inside; only the brush's soft rim stays partial."""
     alpha = None
     for layer in layers or ():
         a = np.asarray(layer.convert("RGBA"), dtype=np.uint8)[..., 3]
         alpha = a if alpha is None else np.maximum(alpha, a)
     if alpha is None or alpha.max() == 0:
         return None
-    return Image.fromarray(alpha, "L")
+    full = np.clip(alpha.astype(np.float32) / (0.5 * alpha.max()), 0, 1)
+    return Image.fromarray((full * 255).round().astype(np.uint8), "L")
 
 
 def check(mask: Image.Image, photo_size: tuple[int, int], mode: str, n_styles: int) -> None:

@@ -90,9 +90,11 @@ def test_a_brush_layer_on_transparency_is_read_by_its_alpha():
 def test_brush_layers_make_one_mask_and_no_strokes_make_none():
     a, b = Image.new("RGBA", (8, 6), (0, 0, 0, 0)), Image.new("RGBA", (8, 6), (0, 0, 0, 0))
     a.paste((255, 0, 0, 255), (0, 0, 2, 6))
-    b.paste((0, 0, 255, 128), (6, 0, 8, 6))
+    b.paste((0, 0, 255, 160), (6, 0, 8, 6))  # a see-through brush still means "here"
+    b.paste((0, 0, 255, 32), (4, 0, 5, 6))  # ... and its faint rim, partly
     m = np.asarray(brushed([a, b]))
-    assert m[:, :2].min() == 255 and m[:, 2:6].max() == 0 and m[:, 6:].min() == 128
+    assert m[:, :2].min() == 255 and m[:, 6:].min() == 255 and m[:, 2:4].max() == 0
+    assert 0 < m[0, 4] < 128
     assert brushed([Image.new("RGBA", (8, 6), (9, 9, 9, 0))]) is None and brushed([]) is None
 
 
