@@ -27,7 +27,8 @@ class Limits:
     """Caps on what one run may ask for. The library's own bounds by default; a server passes
     tighter ones (what one visitor may ask of a shared machine) to Settings.validate."""
 
-    max_size: int = MAX_SIZE  # px, long side
+    min_size: int = MIN_SIZE  # px, long side
+    max_size: int = MAX_SIZE
     max_steps: int = MAX_STEPS
     lr: tuple = (0.0, float("inf"))  # Adam step, exclusive low end
     ratio: tuple = (0.0, float("inf"))  # alpha/beta
@@ -102,7 +103,7 @@ class Settings:
             need(isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi,
                  f"{name} must be {what}from {lo} to {hi}, got {v!r}")
 
-        whole("size", MIN_SIZE, min(MAX_SIZE, lim.max_size), "a whole number of pixels ")
+        whole("size", max(MIN_SIZE, lim.min_size), min(MAX_SIZE, lim.max_size), "a whole number of pixels ")
         whole("steps", 1, min(MAX_STEPS, lim.max_steps))
         whole("seed", 0, lim.max_seed, "a whole number ")
         for name, allowed in (("optimizer", OPTIMIZERS), ("init", INITS), ("pooling", POOLINGS),
@@ -113,7 +114,7 @@ class Settings:
         # fp32 loss, or diverges with a line search), so it always runs in fp32.
         need(not (self.optimizer == "lbfgs" and self.precision == "bf16"),
              "L-BFGS needs fp32 (it diverges under bf16); use optimizer='adam' with bf16")
-        number("lr", *lim.lr, low_open=True)
+        number("lr", *lim.lr, low_open=lim.lr[0] == 0)
         number("content_weight")
         number("style_weight")
         need(self.content_weight > 0 or self.style_weight > 0,
@@ -129,6 +130,8 @@ class Settings:
             need(not bad, f"unknown layer {bad[0]!r} in {name}; VGG-19 layers are "
                           f"{', '.join(LAYERS)}" if bad else "")
         need(self.content_layers or self.style_layers, "at least one content or style layer is needed")
+        need(self.style_layers or not self.style_weight,
+             "give at least one style layer (conv1_1 ... conv5_1) a weight above 0")
         if self.layer_weights is not None:
             need(len(self.layer_weights) == len(self.style_layers),
                  f"layer_weights has {len(self.layer_weights)} values for "

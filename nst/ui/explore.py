@@ -2,27 +2,32 @@
 
 Public API endpoints registered here: /reconstruct (streams frames), /figure (streams the
 Figure-1 grid as it fills, ends with the whole grid), /ratio_row and /activations. Every
-parameter is checked on the server; a refusal is a gr.Error sentence.
+parameter is checked on the server by Settings.validate; a refusal is a sentence, shown in the
+page as a toast and in the section's status line.
 """
 from __future__ import annotations
 
+import re
 import threading
 import time
-from pathlib import Path
+from contextlib import contextmanager
+from functools import lru_cache
 
 import gradio as gr
-from PIL import Image
 
-from image_input import image_input
-from nst import explore
-from nst.intake import ImageError, open_image
-from nst.settings import LAYERS
+from .. import explore
+from ..settings import LAYERS, Limits
+from . import run
+from .image_input import image_input
+from .paint import EXAMPLES as EXAMPLE_DIR
+from .paint import PHOTOS, STYLES
 
-HERE = Path(__file__).parent
-EXAMPLES = sorted((HERE / "examples" / "photos").glob("*.jpg")) + sorted(
-    (HERE / "examples" / "styles").glob("*.jpg"))
-
-MAX_SIZE, MAX_STEPS = 256, 400  # per reconstruction: keeps one visitor's job on a 2-core CPU short
+EXAMPLES = PHOTOS + STYLES
+DEFAULT_PAINTING = EXAMPLE_DIR / "styles" / "starry_night.jpg"  # Figure 1's style row without one
+# per reconstruction: keeps one visitor's job on a 2-core CPU short
+LIMITS = Limits(min_size=32, max_size=256, max_steps=400, max_seed=2**31 - 1)
+MAX_SIDE = 1024  # every view here works far below this size
+MAX_CHANNELS = 32
 MAX_SECONDS = 300  # wall clock per job; past it the job stops with what it has
 RATIO_EXPONENTS = (-5, -4, -3, -2)  # log10(alpha/beta) of the ratio row, as in the paper's Fig. 3
 RUN = dict(concurrency_limit=1, concurrency_id="device")  # one heavy job at a time, shared with Paint
@@ -43,8 +48,8 @@ With only conv1_1 the result is fine local texture; adding deeper layers adds la
 """
 FIGURE_MD = r"""
 **The paper's Figure 1**, on your pictures: top row, the content rebuilt from conv1_1, conv2_1,
-conv3_1, conv4_1, conv5_1 alone; bottom row, the style rebuilt from {conv1_1}, {conv1_1, conv2_1},
-… up to conv5_1. Ten reconstructions of 100 L-BFGS steps each, at 128 px about a minute on a
+conv3_1, conv4_1, conv5_1 alone; bottom row, the painting's style rebuilt from {conv1_1},
+{conv1_1, conv2_1}, … up to conv5_1 (without a painting of yours: The Starry Night). Ten reconstructions of 100 L-BFGS steps each, at 128 px about a minute on a
 2-core CPU; the grid fills in as it goes.
 """
 RATIO_MD = r"""
@@ -65,51 +70,57 @@ conv1, textures in conv3, object parts in conv5.
 """
 
 
-# ---------------------------------------------------------------------------- validation
-def _refuse(sentence: str):
-    raise gr.Error(sentence, title="Please check the settings")
+# ---------------------------------------------------------------------------- checks
+def _picture(name: str, path):
+    return run.picture(name, path, max_side=MAX_SIDE)
 
 
-def _whole(name: str, value, lo: int, hi: int) -> int:
+def _number(name: str, value) -> int | float:
     try:
         v = float(value)
     except (TypeError, ValueError):
-        _refuse(f"{name} must be a whole number, got {value!r}.")
-    if not (lo <= v <= hi and v == int(v)):
-        _refuse(f"{name} must be a whole number from {lo} to {hi}, got {value!r}.")
-    return int(v)
-
-
-def _one_of(name: str, value, allowed) -> str:
-    if value not in allowed:
-        _refuse(f"{name} must be one of {', '.join(allowed)}; got {value!r}.")
-    return value
-
-
-def _picture(name: str, path) -> Image.Image:
-    if path in (None, ""):
-        _refuse(f"Please add {name}.")
-    try:
-        img = open_image(path)
-    except ImageError as e:
-        raise gr.Error(f"{name[0].upper()}{name[1:]}: {e}", title="Image refused") from None
-    img.thumbnail((1024, 1024), Image.LANCZOS)  # every view here works far below this size
-    return img
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    return int(v) if v.is_integer() else v
 
 
 def _settings(size, steps, seed=0):
-    return explore.recon_settings(size=_whole("size", size, 32, MAX_SIZE),
-                                  steps=_whole("steps", steps, 1, MAX_STEPS),
-                                  seed=_whole("seed", seed, 0, 2**31 - 1))
+    s = explore.recon_settings(size=_number("size", size), steps=_number("steps", steps),
+                               seed=_number("seed", seed))
+    return s.validate(limits=LIMITS)
 
 
-def _deadline() -> threading.Event:
-    """An Event that sets itself after MAX_SECONDS: the engine then ends with its best image."""
+@contextmanager
+def _deadline():
+    """An Event that sets itself after MAX_SECONDS (the engine then ends with its best image);
+    its timer ends with the job."""
     cancel = threading.Event()
     timer = threading.Timer(MAX_SECONDS, cancel.set)
     timer.daemon = True
     timer.start()
-    return cancel
+    try:
+        yield cancel
+    finally:
+        timer.cancel()
+
+
+@lru_cache(maxsize=1)
+def _example_images():
+    """The example pictures for the patch search, opened once per server, at the size it uses."""
+    return tuple(run.picture("an example", p, max_side=2 * explore.PATCH_SIDE) for p in EXAMPLES)
+
+
+def _shown(fn, n_outputs: int):
+    """fn's ValueErrors as sentences where the visitor looks: the section's status line (the
+    last output) and a toast."""
+    def wrapped(*args, **kwargs):
+        try:
+            yield from fn(*args, **kwargs)
+        except ValueError as e:
+            yield (*[gr.skip()] * (n_outputs - 1), "**Not rendered.** " + run.sentence(e))
+            raise run.refuse(e) from None
+    wrapped.__name__, wrapped.__doc__ = fn.__name__, fn.__doc__
+    wrapped.__signature__ = __import__("inspect").signature(fn)
+    return wrapped
 
 
 # ---------------------------------------------------------------------------- handlers
@@ -117,80 +128,94 @@ def reconstruct(image, layer: str = "conv4_2", mode: str = "content", steps: int
                 size: int = 128, seed: int = 0):
     """Rebuild an image from white noise using only one layer's content, or the style (Gram
     matrices) of the layers up to one; streams (picture so far, status)."""
-    img = _picture("an image", image)
-    layer, mode = _one_of("layer", layer, LAYERS), _one_of("mode", mode, explore.MODES)
+    img = _picture("the image", image)
     s = _settings(size, steps, seed)
     what = (f"content from {layer}" if mode == "content"
             else "style from " + ", ".join(explore.style_layers_upto(layer)))
-    for f in explore.reconstruct(img, layer, mode, s, cancel=_deadline()):
-        yield f.image, (f"{'Done' if f.done else 'Reconstructing'} {what}: step {f.step}/{f.total}, "
-                        f"loss {f.losses.get('total', float('nan')):.3g}, {f.elapsed:.1f} s")
+    with _deadline() as cancel:
+        for f in explore.reconstruct(img, layer, mode, s, cancel=cancel):
+            yield f.image, (f"{'**Done**' if f.done else 'Rebuilding'} {what}: step {f.step} of {f.total}, "
+                            f"loss {f.losses.get('total', float('nan')):.3g}, {f.elapsed:.1f} s")
 
 
 def figure(content, style=None, size: int = 128, steps: int = 100, progress=gr.Progress()):
-    """The paper's Figure 1 for these images (style: defaults to the content image); streams the
-    grid as it fills and ends with the whole grid."""
-    c = _picture("a content image", content)
-    st = _picture("a style image", style) if style not in (None, "") else c
+    """The paper's Figure 1 for these images; without a painting the style row uses The Starry
+    Night (an example) and says so. Streams the grid as it fills and ends with the whole grid."""
+    c = _picture("the image", content)
+    given = style not in (None, "")
+    st = _picture("the painting", style if given else DEFAULT_PAINTING)
+    note = "" if given else " No painting was given, so the style row uses the example The Starry Night."
     s = _settings(size, steps)
     t0 = time.perf_counter()
-    for p in explore.figure1(c, st, s, cancel=_deadline()):
-        frac = (p.cell + (p.frame.step / p.frame.total if p.frame else 0)) / p.cells
-        progress(1.0 if p.done else frac, desc=p.label)
-        yield p.image, _figure_status(p, t0)
+    with _deadline() as cancel:
+        for p in explore.figure1(c, st, s, cancel=cancel):
+            frac = (p.cell + (p.frame.step / p.frame.total if p.frame else 0)) / p.cells
+            progress(1.0 if p.done else frac, desc=p.label)
+            yield p.image, _figure_status(p, t0) + note
 
 
 def _figure_status(p: explore.FigureProgress, t0: float) -> str:
     if p.done:
-        return f"Done: {len(p.times)} reconstructions in {time.perf_counter() - t0:.0f} s."
-    return f"Cell {p.cell + 1}/{p.cells}: {p.label}, step {p.frame.step}/{p.frame.total}"
+        return f"**Done**: {len(p.times)} reconstructions in {time.perf_counter() - t0:.0f} s."
+    return f"Cell {p.cell + 1} of {p.cells}: {p.label}, step {p.frame.step} of {p.frame.total}."
 
 
 def ratio_row(content, style, size: int = 128, steps: int = 100, progress=gr.Progress()):
     """The same photo and painting at alpha/beta = 1e-5 ... 1e-2, each from white noise."""
-    c, st = _picture("a content image", content), _picture("a style image", style)
+    c, st = _picture("the image", content), _picture("the painting", style)
     s = _settings(size, steps)
     t0 = time.perf_counter()
     ratios = [10.0 ** e for e in RATIO_EXPONENTS]
-    for p in explore.ratio_row(c, st, ratios, s, cancel=_deadline()):
-        progress(1.0 if p.done else (p.cell + 0.5) / p.cells, desc=p.label)
-        yield p.image, _figure_status(p, t0)
+    with _deadline() as cancel:
+        for p in explore.ratio_row(c, st, ratios, s, cancel=cancel):
+            progress(1.0 if p.done else (p.cell + 0.5) / p.cells, desc=p.label)
+            yield p.image, _figure_status(p, t0)
 
 
 def activations(image, layer: str = "conv3_1", channels: int = 8):
     """The most active channels of a layer as heat maps, and for four of them the patches of the
     example images and this one that drive them hardest."""
-    img = _picture("an image", image)
-    layer = _one_of("layer", layer, LAYERS)
-    n = _whole("channels", channels, 1, 32)
-    maps = explore.activation_maps(img, layer, n)
-    sources = [img] + [open_image(p) for p in EXAMPLES]
-    found = explore.top_patches(sources, layer, n_channels=4)
-    return maps, explore.patches_grid(layer, found)
+    img = _picture("the image", image)
+    if layer not in LAYERS:
+        raise ValueError(f"unknown layer {layer!r}; VGG-19 layers are {', '.join(LAYERS)}")
+    n = _number("channels", channels)
+    if not (isinstance(n, int) and 1 <= n <= MAX_CHANNELS):
+        raise ValueError(f"channels must be a whole number from 1 to {MAX_CHANNELS}, got {channels!r}")
+    maps = [(im, _short(caption)) for im, caption in explore.activation_maps(img, layer, n)]
+    found = explore.top_patches([img, *_example_images()], layer, n_channels=4)
+    yield maps, explore.patches_grid(layer, found), f"**Done**: {layer}, {n} channels."
+
+
+def _short(caption: str) -> str:
+    """'conv3_1 channel 12: mean 0.5, max 3.1' -> 'channel 12 · max 3.1' (fits under a thumbnail)."""
+    m = re.match(r"\S+ channel (\d+): mean \S+, max (\S+)", caption)
+    return f"channel {m[1]} · max {m[2]}" if m else caption.replace("input ", "your image ")
 
 
 # ---------------------------------------------------------------------------- layout
 def build(content=None, style=None):
-    """Called inside `with gr.Tab("Explore")` in app.py. `content`/`style`: the Paint tab's image
-    inputs, if given, for the "use the current photo/painting" buttons."""
+    """Called inside `with gr.Tab("Explore")`. `content`/`style`: the Paint tab's image inputs,
+    if given, for the "use the current photo/painting" buttons."""
     gr.Markdown("## What VGG-19 sees\nGatys et al. found that a trained network keeps content and "
                 "style apart. Rebuild a picture from one layer at a time and see for yourself.")
-    examples = [[str(p)] for p in EXAMPLES]
-
     with gr.Row(equal_height=False):
         with gr.Column(scale=4, min_width=280):
             image = image_input(label="Image to rebuild", height=220, sources=["upload", "clipboard"],
                                 elem_id="explore-image")
-            if examples:
-                gr.Examples(examples, [image], label="Examples", examples_per_page=10)
+            gr.Examples([[str(p)] for p in EXAMPLES], [image], label="Examples", examples_per_page=13)
             _copy_buttons(content, style, image)
+        with gr.Column(scale=4, min_width=280):
+            gr.Markdown(CONTENT_MD, latex_delimiters=LATEX)
+    # the controls and the button beside the picture they make, so it is in view when pressed
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=4, min_width=280):
             mode = gr.Radio([("content from layer …", "content"), ("style from layers up to …", "style")],
                             value="content", label="Rebuild", elem_id="explore-mode")
             layer = gr.Dropdown(list(LAYERS), value="conv4_2", label="Layer", elem_id="explore-layer")
             with gr.Row():
-                steps = gr.Slider(1, MAX_STEPS, 100, step=1, label="L-BFGS steps", min_width=120)
-                size = gr.Slider(32, MAX_SIZE, 128, step=16, label="Size, px", min_width=120)
-                seed = gr.Number(0, label="Noise seed", precision=0, minimum=0, maximum=2**31 - 1,
+                steps = gr.Slider(1, LIMITS.max_steps, 100, step=1, label="L-BFGS steps", min_width=120)
+                size = gr.Slider(LIMITS.min_size, LIMITS.max_size, 128, step=16, label="Size, px", min_width=120)
+                seed = gr.Number(0, label="Noise seed", precision=0, minimum=0, maximum=LIMITS.max_seed,
                                  min_width=90)
             with gr.Row():
                 go = gr.Button("Rebuild", variant="primary", elem_id="explore-go")
@@ -199,13 +224,11 @@ def build(content=None, style=None):
             recon = gr.Image(label="Reconstruction", format="jpeg", interactive=False, height=300,
                              elem_id="explore-out")
             recon_status = gr.Markdown("", elem_id="explore-status")
-        with gr.Column(scale=3, min_width=240):
-            gr.Markdown(CONTENT_MD, latex_delimiters=LATEX)
-    job = go.click(reconstruct, [image, layer, mode, steps, size, seed], [recon, recon_status],
+    job = go.click(_shown(reconstruct, 2), [image, layer, mode, steps, size, seed], [recon, recon_status],
                    api_name="reconstruct", show_progress="minimal", **RUN)
     stop.click(None, None, None, cancels=[job], api_visibility="private")
 
-    _grid_section(figure, "figure", image, FIGURE_MD, "Style image (empty: the image above)",
+    _grid_section(figure, "figure", image, FIGURE_MD, "Painting (empty: The Starry Night)",
                   "Render Figure 1", "Figure 1")
     _grid_section(ratio_row, "ratio_row", image, RATIO_MD, "Painting",
                   "Render α/β = 1e-5 … 1e-2", "α/β row")
@@ -215,34 +238,37 @@ def build(content=None, style=None):
         with gr.Column(scale=3, min_width=240):
             gr.Markdown(ACTIVATIONS_MD, latex_delimiters=LATEX)
             a_layer = gr.Dropdown(list(LAYERS), value="conv3_1", label="Layer", elem_id="act-layer")
-            a_n = gr.Slider(1, 32, 8, step=1, label="Channels to show")
+            a_n = gr.Slider(1, MAX_CHANNELS, 8, step=1, label="Channels to show")
             a_go = gr.Button("Show what this layer sees", variant="primary", elem_id="act-go")
+            a_status = gr.Markdown("", elem_id="act-status")
         with gr.Column(scale=8, min_width=320):
-            maps = gr.Gallery(label="Most active channels (image above)", columns=5, height=300,
-                              format="jpeg", elem_id="act-maps")
+            maps = gr.Gallery(label="Most active channels (first: the image being rebuilt)", columns=4,
+                              height="auto", format="jpeg", elem_id="act-maps", elem_classes="captions")
             patches = gr.Image(label="Top-activating patches (rows: channels)", format="png",
                                interactive=False, elem_id="act-patches")
-    a_go.click(activations, [image, a_layer, a_n], [maps, patches], api_name="activations", **RUN)
+    a_go.click(_shown(activations, 3), [image, a_layer, a_n], [maps, patches, a_status],
+               api_name="activations", **RUN)
 
 
 def _grid_section(fn, name: str, image, md: str, second_label: str, button: str, out_label: str):
     """A figure that renders cell by cell: the explanation, a second image, size and steps, a
     button, and the grid streaming in; registered as the API endpoint /`name`."""
     gr.Markdown("---")
+    gr.Markdown(md, latex_delimiters=LATEX)
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=240):
-            gr.Markdown(md, latex_delimiters=LATEX)
             second = image_input(label=second_label, height=160, sources=["upload", "clipboard"],
                                  elem_id=f"{name}-image")
             with gr.Row():
-                size = gr.Slider(32, MAX_SIZE, 128, step=16, label="Cell size, px", min_width=120)
-                steps = gr.Slider(1, MAX_STEPS, 100, step=1, label="Steps per cell", min_width=120)
+                size = gr.Slider(LIMITS.min_size, LIMITS.max_size, 128, step=16, label="Cell size, px",
+                                 min_width=120)
+                steps = gr.Slider(1, LIMITS.max_steps, 100, step=1, label="Steps per cell", min_width=120)
             go = gr.Button(button, variant="primary", elem_id=f"{name}-go")
+            status = gr.Markdown("", elem_id=f"{name}-status")
         with gr.Column(scale=8, min_width=320):
             out = gr.Image(label=out_label, format="jpeg", interactive=False, elem_id=f"{name}-out")
-            status = gr.Markdown("", elem_id=f"{name}-status")
-    go.click(fn, [image, second, size, steps], [out, status], api_name=name, show_progress="full",
-             show_progress_on=[out], **RUN)
+    go.click(_shown(fn, 2), [image, second, size, steps], [out, status], api_name=name,
+             show_progress="full", show_progress_on=[out], **RUN)
 
 
 def _copy_buttons(content, style, target):
