@@ -121,7 +121,7 @@ def test_stop_is_not_a_public_endpoint(server):
     api = Client(server, verbose=False).view_api(return_format="dict", print_info=False)
     named = set(api["named_endpoints"])
     assert "/stylize" in named and not api["unnamed_endpoints"]
-    page_only = {"/_stop", "/_arm", "/_check", "/_note", "/refine", "/pick", "/lambda"}
+    page_only = {"/_stop", "/_arm", "/_show_live", "/_check", "/_note", "/refine", "/pick", "/lambda"}
     assert not named & page_only, f"page-only handlers exposed: {named & page_only}"
 
 

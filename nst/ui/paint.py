@@ -106,8 +106,8 @@ def _paint(content, styles, settings: Settings, request, note: str = "", init_im
     Refine button)."""
     clock, curve, png = progress.Clock(), progress.LossCurve(), None
     with run.RUNS.run(run.session_of(request)) as cancel:
-        if cancel.is_set():  # Stop was pressed while this run waited for its turn
-            yield (gr.skip(), "**Stopped** before it started.", "", *[gr.skip()] * 4)
+        if cancel.is_set():  # Stop was pressed while this run waited: the page keeps what it shows
+            yield tuple(gr.skip() for _ in OUTPUTS)
             return
         try:
             frames = run.frames(content, styles, settings, None if run.ON_ZEROGPU else cancel, init_image)
@@ -249,11 +249,15 @@ def refine(request: gr.Request, result: str | None, *values):
 
 
 # ---------------------------------------------------------------------------- page handlers
-def _arm(request: gr.Request):
-    """The moment Paint is pressed (outside the queue; never fails): the run's cancel Event, so
-    Stop works while it waits; the live picture takes the before/after view's place."""
-    run.RUNS.arm(request.session_hash)
+def _show_live():
+    """The moment Paint is pressed: the live picture takes the before/after view's place."""
     return gr.update(visible=True), gr.update(visible=False)
+
+
+def _arm(request: gr.Request):
+    """In the same chain as the run it precedes (so a click Gradio ignores arms nothing): the
+    run's cancel Event, so Stop works while the run waits for its turn."""
+    run.RUNS.arm(request.session_hash)
 
 
 def _check(request: gr.Request, *values):
@@ -262,9 +266,9 @@ def _check(request: gr.Request, *values):
     try:
         inputs(dict(zip(API_PARAMS, values)), max_side=256)
     except ValueError as e:
-        run.RUNS.disarm(request.session_hash)
         yield "**Not painted.** " + run.sentence(e), ""
         raise run.refuse(e, "Not painted") from None
+    _arm(request)
     yield "**Waiting for the machine…**", ""
 
 
@@ -362,12 +366,13 @@ def build():
               " if (r && (r.top < 0 || r.bottom > window.innerHeight))"
               " e.scrollIntoView({behavior: 'smooth', block: 'start'}); }")
     paint_btn.click(None, js=scroll, **page)
-    paint_btn.click(_arm, None, [live, compare], queue=False, **page).then(
-        _check, api_inputs, [status, details], concurrency_limit=None, show_progress="hidden", **page
-    ).success(stylize, api_inputs, api_name="stylize", **painting).success(
+    light = dict(concurrency_limit=None, show_progress="hidden", **page)  # never waits for a run
+    paint_btn.click(_show_live, None, [live, compare], queue=False, **page).then(
+        _check, api_inputs, [status, details], **light).success(
+        stylize, api_inputs, api_name="stylize", **painting).success(
         lambda: gr.update(visible=False), None, live, queue=False, **page)
-    refine_btn.click(_arm, None, [live, compare], queue=False, **page).then(
-        refine, [download, *api_inputs], **page, **painting).success(
+    refine_btn.click(_show_live, None, [live, compare], queue=False, **page).then(
+        _arm, None, None, **light).success(refine, [download, *api_inputs], **page, **painting).success(
         lambda: gr.update(visible=False), None, live, queue=False, **page)
     # Stop reaches the runs' cancel Events, so a run ends with its best picture; not an API.
     stop_btn.click(_stop, None, None, queue=False, **page)
@@ -391,9 +396,10 @@ def _advanced(ui: dict):
                                          info=f"layer {l}", min_width=150, elem_id=f"w_{l}")
         with gr.Row():
             ui["size"] = gr.Slider(0, lim.max_size, 0, step=32, label="Size in px (0 = the preset's)",
-                                   info=f"long side, {lim.min_size} to {lim.max_size}", min_width=160)
+                                   info=f"long side, {lim.min_size} to {lim.max_size}", min_width=160,
+                                   elem_id="size")
             ui["steps"] = gr.Slider(0, lim.max_steps, 0, step=10, label="Steps (0 = the preset's)",
-                                    info="more steps, more finished", min_width=160)
+                                    info="more steps, more finished", min_width=160, elem_id="steps")
         with gr.Row():
             ui["init"] = gr.Radio(list(INITS), value=API_DEFAULTS["init"], label="Start from",
                                   info="noise is the paper's start: wilder, more painterly", min_width=160)

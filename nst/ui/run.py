@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+import time
 import uuid
 from collections import defaultdict
 from contextlib import contextmanager
@@ -78,53 +79,58 @@ def upload_note(path) -> str:
 
 # ---------------------------------------------------------------------------- Stop
 class Runs:
-    """Each session's runs, waiting or painting, each with its own cancel Event. Stop sets them
-    all, so a second Paint click can never leave a run that Stop no longer reaches."""
+    """Each session's running runs, each with its own cancel Event, and when the session last
+    pressed Paint and Stop. Stop sets every Event of the session, so a second Paint click can never
+    leave a run that Stop no longer reaches; a run that starts after a Stop pressed since the
+    latest Paint (it waited in the queue) starts stopped. Times rather than Events for waiting
+    runs: Gradio may drop a click whose event is already pending, and a time cannot leak."""
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._waiting: dict[str, list[threading.Event]] = defaultdict(list)
         self._running: dict[str, set[threading.Event]] = defaultdict(set)
+        self._asked: dict[str, float] = {}  # session -> when Paint was last pressed
+        self._stopped: dict[str, float] = {}  # session -> when Stop was last pressed
 
     def arm(self, session: str) -> None:
-        """Paint was pressed: the run it starts gets an Event now, so Stop works while it waits."""
+        """Paint was pressed (and passed its check): a Stop from now on reaches its run."""
         with self._lock:
-            self._waiting[session].append(threading.Event())
-
-    def disarm(self, session: str) -> None:
-        """The pressed Paint was refused before it could start: drop its Event."""
-        with self._lock:
-            if self._waiting.get(session):
-                self._waiting[session].pop()
+            self._asked[session] = time.monotonic()
+            self._forget_old()
 
     @contextmanager
     def run(self, session: str | None):
-        """The Event of the run starting now (the oldest armed one of its session, or a new one
-        for an API call), registered while it runs."""
+        """The cancel Event of the run starting now, registered while it runs."""
         session = session or uuid.uuid4().hex
+        cancel = threading.Event()
         with self._lock:
-            waiting = self._waiting.get(session)
-            cancel = waiting.pop(0) if waiting else threading.Event()
+            if self._stopped.get(session, -1.0) > self._asked.get(session, 0.0):
+                cancel.set()  # Stop was pressed while this run waited for its turn
             self._running[session].add(cancel)
         try:
             yield cancel
         finally:
             with self._lock:
                 self._running[session].discard(cancel)
-                for table in (self._running, self._waiting):
-                    if not table.get(session):
-                        table.pop(session, None)
+                if not self._running[session]:
+                    del self._running[session]
 
-    def stop(self, session: str) -> int:
+    def stop(self, session: str) -> None:
         with self._lock:
-            events = [*self._waiting.get(session, ()), *self._running.get(session, ())]
+            self._stopped[session] = time.monotonic()
+            events = list(self._running.get(session, ()))
         for ev in events:
             ev.set()
-        return len(events)
 
     def count(self) -> int:
+        """Runs painting now (for tests and monitoring)."""
         with self._lock:
-            return sum(map(len, self._waiting.values())) + sum(map(len, self._running.values()))
+            return sum(map(len, self._running.values()))
+
+    def _forget_old(self, age: float = 3600.0) -> None:
+        old = time.monotonic() - age
+        for table in (self._asked, self._stopped):
+            for k in [k for k, t in table.items() if t < old]:
+                del table[k]
 
 
 RUNS = Runs()
