@@ -27,9 +27,6 @@ CSS = """
                          grid-auto-rows: auto !important; gap: 4px !important}
 .thumbs .thumbnail-item {width: 100% !important; height: auto !important; aspect-ratio: 1}
 .thumbs .caption-label {display: none}
-#layer-weights {display: grid !important; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr));
-                gap: 8px}
-#layer-weights > * {min-width: 0 !important}
 .captions .caption-label {white-space: normal !important; overflow: visible !important;
                           text-overflow: clip !important; font-size: .8em}
 @media (max-width: 640px) {

@@ -242,7 +242,7 @@ def build(content=None, style=None):
             a_go = gr.Button("Show what this layer sees", variant="primary", elem_id="act-go")
             a_status = gr.Markdown("", elem_id="act-status")
         with gr.Column(scale=8, min_width=320):
-            maps = gr.Gallery(label="Most active channels (first: the image being rebuilt)", columns=4,
+            maps = gr.Gallery(label="Most active channels (first: the image being rebuilt)", columns=3,
                               height="auto", format="jpeg", elem_id="act-maps", elem_classes="captions")
             patches = gr.Image(label="Top-activating patches (rows: channels)", format="png",
                                interactive=False, elem_id="act-patches")

@@ -390,10 +390,10 @@ def _advanced(ui: dict):
                                          "weight; it used -3 or -4.")
         gr.Markdown("**How much each scale of the painting counts** (0 leaves it out). The paper's "
                     "style-layer weights w_l, 1/5 each.", elem_classes="caption")
-        with gr.Row(elem_id="layer-weights", equal_height=True):
+        with gr.Column(elem_id="layer-weights"):  # one per line: readable at 390 px and at 1280 px
             for l in STYLE_LAYERS:
-                ui[f"w_{l}"] = gr.Slider(0, 1, API_DEFAULTS[f"w_{l}"], step=0.05, label=LAYER_WORDS[l],
-                                         info=f"layer {l}", min_width=150, elem_id=f"w_{l}")
+                ui[f"w_{l}"] = gr.Slider(0, lim.max_layer_weight, API_DEFAULTS[f"w_{l}"], step=0.05,
+                                         label=f"{LAYER_WORDS[l]} ({l})", elem_id=f"w_{l}")
         with gr.Row():
             ui["size"] = gr.Slider(0, lim.max_size, 0, step=32, label="Size in px (0 = the preset's)",
                                    info=f"long side, {lim.min_size} to {lim.max_size}", min_width=160,
