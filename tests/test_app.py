@@ -204,3 +204,24 @@ def assert_no_jump(spec: dict):
         assert abs(np.log(after / before)) <= max(0.05, 2 * np.median(steps)), (term, before, after)
     legend = spec["layer"][0]["encoding"]["color"]["legend"]
     assert legend["orient"] in ("top-left", "top-right", "bottom-left", "bottom-right")
+
+
+def test_the_readme_curl_example_paints(server, tmp_path):
+    """README's curl example, run as written (only the host changed) against the live server."""
+    import re
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    script = re.search(r"<!-- curl-example -->\n```bash\n(.*?)```", readme, re.S)[1]
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    shutil.copy(examples / "photos" / "chelsea.jpg", tmp_path / "photo.jpg")
+    shutil.copy(examples / "styles" / "starry_night.jpg", tmp_path / "painting.jpg")
+    out = subprocess.run(["bash", "-c", script.replace("http://127.0.0.1:7860/", server)], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    events = out.stdout.split("event: ")
+    assert events[-1].startswith("complete"), out.stdout[-800:]
+    assert "**Done**" in events[-1] and ".png" in events[-1]  # the final status and the PNG
+    assert sum(e.startswith("generating") for e in events) >= 3  # frames streamed before it
