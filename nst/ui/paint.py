@@ -111,9 +111,10 @@ def _paint(content, styles, settings: Settings, request, note: str = "", init_im
             return
         try:
             frames = run.frames(content, styles, settings, None if run.ON_ZEROGPU else cancel, init_image)
+            ending = "Done"
             for f in frames:
                 if f.elapsed > run.MAX_SECONDS and not cancel.is_set():
-                    note = f"Stopped at the {run.MAX_SECONDS:.0f} s limit"
+                    ending = f"Stopped at the {run.MAX_SECONDS:.0f} s limit"
                     cancel.set()  # the engine ends after this step with the best image so far
                 if run.ON_ZEROGPU and cancel.is_set() and not f.done:  # no shared Event across processes
                     frames.close()
@@ -123,14 +124,12 @@ def _paint(content, styles, settings: Settings, request, note: str = "", init_im
                     yield (f.image, *progress.status(f, clock, note), curve.chart(f.total),
                            gr.skip(), gr.skip(), gr.update(interactive=False))
                     continue
-                if cancel.is_set() and not note.startswith("Stopped"):
-                    note = "Stopped: the best picture so far"
-                elif not note.startswith("Stopped"):
-                    note = f"Done. {note}" if note else ""
+                if cancel.is_set() and ending == "Done":
+                    ending = "Stopped: the best picture so far"
                 png = run.save_png(f.image)
                 ref = content.resize(f.image.size, Image.LANCZOS)
                 lim = run.LIMITS.max_size
-                yield (f.image, *progress.status(f, clock, note), curve.chart(f.total),
+                yield (f.image, *progress.status(f, clock, note, ending), curve.chart(f.total),
                        gr.update(value=(ref, f.image), visible=True),
                        gr.update(value=png, visible=True, label=f"Download PNG ({f.image.width}×{f.image.height})"),
                        gr.update(interactive=f.image.width < lim and f.image.height < lim))

@@ -40,7 +40,7 @@ class Clock:
         return per_step, per_step * (left_here + later)
 
 
-def status(f: Frame, clock: Clock, note: str = "") -> tuple[str, str]:
+def status(f: Frame, clock: Clock, note: str = "", ending: str = "Done") -> tuple[str, str]:
     """(status line, details line) in a visitor's words: size, step and time left first; level,
     speed, device, precision and optimiser below."""
     per_step, left = clock(f)
@@ -50,9 +50,10 @@ def status(f: Frame, clock: Clock, note: str = "") -> tuple[str, str]:
     device = {"cpu": "CPU", "cuda": "GPU", "mps": "Apple GPU"}.get(str(i.get("device", "?")).split(":")[0], "?")
     how = " · ".join(x for x in (device, PRECISION_WORDS.get(i.get("precision"), ""),
                                  OPTIMIZER_WORDS.get(i.get("optimizer"), "")) if x)
-    extra = f"  \n{note}" if note and not f.done else ""
+    extra = f"  \n{note}" if note else ""  # e.g. why a panorama got more pixels
     if f.done:
-        head = f"**{note or 'Done'}** · {w}×{h} px · {f.step} steps in {f.elapsed:.1f} s"
+        bold, _, rest = ending.partition(":")
+        head = f"**{bold}**{':' + rest if rest else ''} · {w}×{h} px · {f.step} steps in {f.elapsed:.1f} s{extra}"
         return head, f"{per_step:.2f} s per step at the end · {how}"
     level = (f"level {f.scale + 1} of {f.levels}, {plan[f.scale][0]} px · " if len(plan) > 1 else "")
     return (f"**Painting** {w}×{h} px · step {f.step} of {f.total} · about {_seconds(left)} left{extra}",
