@@ -135,9 +135,6 @@ def _paint(content, styles, settings: Settings, request, note: str = "", init_im
                        gr.update(interactive=f.image.width < lim and f.image.height < lim))
                 break
         except (ValueError, FloatingPointError, RuntimeError) as e:
-            if isinstance(e, RuntimeError) and "out of memory" not in str(e).lower():
-                import traceback
-                traceback.print_exc()  # the cause stays in the server log; the visitor gets a sentence
             raise run.failure(e) from None
         finally:
             if png:  # Gradio has copied it into its cache (the last yield is processed by now)

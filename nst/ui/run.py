@@ -6,6 +6,7 @@ import os
 import tempfile
 import threading
 import time
+import traceback
 import uuid
 from collections import defaultdict
 from contextlib import contextmanager
@@ -158,6 +159,7 @@ def failure(err: Exception) -> gr.Error:
         return gr.Error(sentence(err), title="The run stopped", print_exception=False)
     if "out of memory" in str(err).lower():
         return gr.Error("The machine ran out of memory; try a smaller size.", title="Out of memory")
+    traceback.print_exception(err)  # the cause stays in the server log; the visitor gets a sentence
     return gr.Error("This run failed on the server; please try a smaller size or other images.",
                     title="The run stopped")
 
