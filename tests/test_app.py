@@ -225,3 +225,15 @@ def test_the_readme_curl_example_paints(server, tmp_path):
     assert events[-1].startswith("complete"), out.stdout[-800:]
     assert "**Done**" in events[-1] and ".png" in events[-1]  # the final status and the PNG
     assert sum(e.startswith("generating") for e in events) >= 3  # frames streamed before it
+
+
+def test_settings_validate_holds_the_servers_caps_and_the_lbfgs_rule():
+    from nst import Settings
+    from nst.settings import Limits
+    with pytest.raises(ValueError, match="L-BFGS needs fp32"):
+        Settings(optimizer="lbfgs", precision="bf16").validate()
+    with pytest.raises(ValueError, match="from 16 to 300"):
+        Settings(size=512).validate(limits=Limits(max_size=300))
+    with pytest.raises(ValueError, match="tv_weight must be at most 10"):
+        Settings(tv_weight=11.0).validate(limits=run.LIMITS)
+    Settings(size=512).validate()  # the library's own bounds allow it

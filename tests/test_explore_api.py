@@ -84,3 +84,18 @@ def test_the_tab_publishes_reconstruct_and_figure(client):
     assert [p["parameter_name"] for p in api["/reconstruct"]["parameters"][:3]] == ["image", "layer", "mode"]
     assert all(p["parameter_has_default"] for p in api["/reconstruct"]["parameters"][1:])
     assert "/figure" in api
+
+
+def test_a_job_leaves_no_timer_behind_and_examples_open_once(photo):
+    """In-process: the wall-clock Timer ends with its job, and the example pictures for the patch
+    search are opened once per server, not on every click."""
+    import threading
+
+    from nst.ui import explore as tab
+    *_, last = tab.reconstruct(photo, "conv1_1", "content", steps=2, size=32)
+    assert "Done" in last[1]
+    assert not [t for t in threading.enumerate() if isinstance(t, threading.Timer) and t.is_alive()]
+    tab._example_images.cache_clear()
+    for _ in range(2):
+        *_, out = tab.activations(photo, "conv1_1", 2)
+    assert tab._example_images.cache_info().misses == 1 and "Done" in out[2]

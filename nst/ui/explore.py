@@ -101,6 +101,7 @@ def _deadline():
         yield cancel
     finally:
         timer.cancel()
+        timer.join()  # returns at once: a cancelled Timer's thread just ends
 
 
 @lru_cache(maxsize=1)

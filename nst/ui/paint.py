@@ -135,7 +135,9 @@ def _paint(content, styles, settings: Settings, request, note: str = "", init_im
                        gr.update(interactive=f.image.width < lim and f.image.height < lim))
                 break
         except (ValueError, FloatingPointError, RuntimeError) as e:
-            raise run.failure(e) from None
+            err = run.failure(e)  # shown twice: a toast, and the status line where the eyes are
+            yield (gr.skip(), f"**{err.title}.** {err.message}", *[gr.skip()] * (len(OUTPUTS) - 2))
+            raise err from None
         finally:
             if png:  # Gradio has copied it into its cache (the last yield is processed by now)
                 Path(png).unlink(missing_ok=True)
