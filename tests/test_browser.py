@@ -151,7 +151,7 @@ def test_paint_watch_it_change_then_stop(server, browser, tmp_path, size):  # no
     page.close()
 
 
-def test_the_loss_chart_continues_across_a_level_change(server, browser, files):  # noqa: F811
+def test_the_loss_chart_continues_across_a_level_change(server, browser):  # noqa: F811
     page = _page(browser, server)
     _pictures(page, EXAMPLES / "photos" / "chelsea.jpg", EXAMPLES / "styles" / "the_scream.jpg")
     _advanced(page, steps=30)  # quick preset: 128 then 256 px
