@@ -237,3 +237,11 @@ def test_settings_validate_holds_the_servers_caps_and_the_lbfgs_rule():
     with pytest.raises(ValueError, match="tv_weight must be at most 10"):
         Settings(tv_weight=11.0).validate(limits=run.LIMITS)
     Settings(size=512).validate()  # the library's own bounds allow it
+
+
+def test_the_library_never_imports_the_ui():
+    import subprocess
+    import sys
+    code = "import sys, nst, nst.cli, nst.explore; assert 'gradio' not in sys.modules, 'gradio was imported'"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-500:]
