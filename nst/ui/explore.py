@@ -7,6 +7,7 @@ page as a toast and in the section's status line.
 """
 from __future__ import annotations
 
+import inspect
 import re
 import threading
 import time
@@ -117,20 +118,48 @@ def _shown(fn, n_outputs: int):
         try:
             yield from fn(*args, **kwargs)
         except ValueError as e:
-            yield (*[gr.skip()] * (n_outputs - 1), "**Not rendered.** " + run.sentence(e))
+            said = "**Not rendered.** " + run.sentence(e)
+            yield (*[gr.skip()] * (n_outputs - 1), said) if n_outputs > 1 else said
             raise run.refuse(e) from None
     wrapped.__name__, wrapped.__doc__ = fn.__name__, fn.__doc__
-    wrapped.__signature__ = __import__("inspect").signature(fn)
+    wrapped.__signature__ = inspect.signature(fn)
     return wrapped
 
 
+def _wire(button, fn, prepare, inputs, outputs, name: str, **kw):
+    """Button -> a light check, queued beside the heavy jobs so that a refusal shows at once
+    (an error raised outside Gradio's queue reaches the page as a bare "Error") -> the job,
+    public as /`name`. Returns the job's event (for Stop)."""
+    def check(*values):
+        prepare(*values)  # a ValueError here is shown by _shown
+        yield gr.skip()
+
+    check = _shown(check, 1)
+    return button.click(check, inputs, outputs[-1], concurrency_limit=None, show_progress="hidden",
+                        api_visibility="private").success(_shown(fn, len(outputs)), inputs, outputs,
+                                                          api_name=name, **kw, **RUN)
+
+
 # ---------------------------------------------------------------------------- handlers
+# Each job's checks live in its _prepare_* function: the job calls it, and so does the light
+# check that runs the moment its button is pressed (see _wire).
+def _layer(layer) -> str:
+    if layer not in LAYERS:
+        raise ValueError(f"unknown layer {layer!r}; VGG-19 layers are {', '.join(LAYERS)}")
+    return layer
+
+
+def _prepare_reconstruct(image, layer="conv4_2", mode="content", steps=100, size=128, seed=0):
+    if mode not in explore.MODES:
+        raise ValueError(f"mode must be one of {', '.join(explore.MODES)}; got {mode!r}")
+    return _picture("the image", image), _layer(layer), _settings(size, steps, seed)
+
+
 def reconstruct(image, layer: str = "conv4_2", mode: str = "content", steps: int = 100,
                 size: int = 128, seed: int = 0):
     """Rebuild an image from white noise using only one layer's content, or the style (Gram
     matrices) of the layers up to one; streams (picture so far, status)."""
-    img = _picture("the image", image)
-    s = _settings(size, steps, seed)
+    img, layer, s = _prepare_reconstruct(image, layer, mode, steps, size, seed)
     what = (f"content from {layer}" if mode == "content"
             else "style from " + ", ".join(explore.style_layers_upto(layer)))
     with _deadline() as cancel:
@@ -139,14 +168,17 @@ def reconstruct(image, layer: str = "conv4_2", mode: str = "content", steps: int
                             f"loss {f.losses.get('total', float('nan')):.3g}, {f.elapsed:.1f} s")
 
 
+def _prepare_figure(content, style=None, size=128, steps=100):
+    given = style not in (None, "")
+    return (_picture("the image", content), _picture("the painting", style if given else DEFAULT_PAINTING),
+            _settings(size, steps), given)
+
+
 def figure(content, style=None, size: int = 128, steps: int = 100, progress=gr.Progress()):
     """The paper's Figure 1 for these images; without a painting the style row uses The Starry
     Night (an example) and says so. Streams the grid as it fills and ends with the whole grid."""
-    c = _picture("the image", content)
-    given = style not in (None, "")
-    st = _picture("the painting", style if given else DEFAULT_PAINTING)
+    c, st, s, given = _prepare_figure(content, style, size, steps)
     note = "" if given else " No painting was given, so the style row uses the example The Starry Night."
-    s = _settings(size, steps)
     t0 = time.perf_counter()
     with _deadline() as cancel:
         for p in explore.figure1(c, st, s, cancel=cancel):
@@ -161,10 +193,13 @@ def _figure_status(p: explore.FigureProgress, t0: float) -> str:
     return f"Cell {p.cell + 1} of {p.cells}: {p.label}, step {p.frame.step} of {p.frame.total}."
 
 
+def _prepare_ratio_row(content, style, size=128, steps=100):
+    return _picture("the image", content), _picture("the painting", style), _settings(size, steps)
+
+
 def ratio_row(content, style, size: int = 128, steps: int = 100, progress=gr.Progress()):
     """The same photo and painting at alpha/beta = 1e-5 ... 1e-2, each from white noise."""
-    c, st = _picture("the image", content), _picture("the painting", style)
-    s = _settings(size, steps)
+    c, st, s = _prepare_ratio_row(content, style, size, steps)
     t0 = time.perf_counter()
     ratios = [10.0 ** e for e in RATIO_EXPONENTS]
     with _deadline() as cancel:
@@ -173,15 +208,17 @@ def ratio_row(content, style, size: int = 128, steps: int = 100, progress=gr.Pro
             yield p.image, _figure_status(p, t0)
 
 
-def activations(image, layer: str = "conv3_1", channels: int = 8):
-    """The most active channels of a layer as heat maps, and for four of them the patches of the
-    example images and this one that drive them hardest."""
-    img = _picture("the image", image)
-    if layer not in LAYERS:
-        raise ValueError(f"unknown layer {layer!r}; VGG-19 layers are {', '.join(LAYERS)}")
+def _prepare_activations(image, layer="conv3_1", channels=8):
     n = _number("channels", channels)
     if not (isinstance(n, int) and 1 <= n <= MAX_CHANNELS):
         raise ValueError(f"channels must be a whole number from 1 to {MAX_CHANNELS}, got {channels!r}")
+    return _picture("the image", image), _layer(layer), n
+
+
+def activations(image, layer: str = "conv3_1", channels: int = 8):
+    """The most active channels of a layer as heat maps, and for four of them the patches of the
+    example images and this one that drive them hardest."""
+    img, layer, n = _prepare_activations(image, layer, channels)
     maps = [(im, _short(caption)) for im, caption in explore.activation_maps(img, layer, n)]
     found = explore.top_patches([img, *_example_images()], layer, n_channels=4)
     yield maps, explore.patches_grid(layer, found), f"**Done**: {layer}, {n} channels."
@@ -225,13 +262,13 @@ def build(content=None, style=None):
             recon = gr.Image(label="Reconstruction", format="jpeg", interactive=False, height=300,
                              elem_id="explore-out")
             recon_status = gr.Markdown("", elem_id="explore-status")
-    job = go.click(_shown(reconstruct, 2), [image, layer, mode, steps, size, seed], [recon, recon_status],
-                   api_name="reconstruct", show_progress="minimal", **RUN)
+    job = _wire(go, reconstruct, _prepare_reconstruct, [image, layer, mode, steps, size, seed],
+                [recon, recon_status], "reconstruct", show_progress="minimal")
     stop.click(None, None, None, cancels=[job], api_visibility="private")
 
-    _grid_section(figure, "figure", image, FIGURE_MD, "Painting (empty: The Starry Night)",
+    _grid_section(figure, _prepare_figure, "figure", image, FIGURE_MD, "Painting (empty: The Starry Night)",
                   "Render Figure 1", "Figure 1")
-    _grid_section(ratio_row, "ratio_row", image, RATIO_MD, "Painting",
+    _grid_section(ratio_row, _prepare_ratio_row, "ratio_row", image, RATIO_MD, "Painting",
                   "Render α/β = 1e-5 … 1e-2", "α/β row")
 
     gr.Markdown("---")
@@ -247,11 +284,11 @@ def build(content=None, style=None):
                               height="auto", format="jpeg", elem_id="act-maps", elem_classes="captions")
             patches = gr.Image(label="Top-activating patches (rows: channels)", format="png",
                                interactive=False, elem_id="act-patches")
-    a_go.click(_shown(activations, 3), [image, a_layer, a_n], [maps, patches, a_status],
-               api_name="activations", **RUN)
+    _wire(a_go, activations, _prepare_activations, [image, a_layer, a_n], [maps, patches, a_status],
+          "activations")
 
 
-def _grid_section(fn, name: str, image, md: str, second_label: str, button: str, out_label: str):
+def _grid_section(fn, prepare, name: str, image, md: str, second_label: str, button: str, out_label: str):
     """A figure that renders cell by cell: the explanation, a second image, size and steps, a
     button, and the grid streaming in; registered as the API endpoint /`name`."""
     gr.Markdown("---")
@@ -268,8 +305,8 @@ def _grid_section(fn, name: str, image, md: str, second_label: str, button: str,
             status = gr.Markdown("", elem_id=f"{name}-status")
         with gr.Column(scale=8, min_width=320):
             out = gr.Image(label=out_label, format="jpeg", interactive=False, elem_id=f"{name}-out")
-    go.click(_shown(fn, 2), [image, second, size, steps], [out, status], api_name=name,
-             show_progress="full", show_progress_on=[out], **RUN)
+    _wire(go, fn, prepare, [image, second, size, steps], [out, status], name, show_progress="full",
+          show_progress_on=[out])
 
 
 def _copy_buttons(content, style, target):
