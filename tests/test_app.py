@@ -161,7 +161,7 @@ def test_a_third_painting_without_a_second_gets_its_own_weight(images):
     """Blend weights follow their slots: painting 3 takes blend_3, never blend_2."""
     p = dict(paint.API_DEFAULTS, content=images["photo"], style=images["paint"], style_3=images["paint"],
              blend_1=0.3, blend_2=0.9, blend_3=0.6)
-    _, styles, s, _ = paint.inputs(p)
+    _, styles, s, _, _ = paint.inputs(p)
     assert len(styles) == 2 and s.style_blend == (0.3, 0.6)
 
 
@@ -169,7 +169,7 @@ def test_a_wide_panorama_keeps_a_usable_short_side_and_says_so(tmp_path):
     wide = tmp_path / "wide.png"
     Image.new("RGB", (3000, 400), (90, 140, 200)).save(wide)
     p = dict(paint.API_DEFAULTS, content=str(wide), style=str(wide))
-    _, _, s, note = paint.inputs(p)
+    _, _, s, note, _ = paint.inputs(p)
     w, h = nst_fit(3000, 400, s.size)
     assert h >= 80 and w * h <= 1.05 * paint.PRESETS["quick"][0] ** 2  # no sliver, no more pixels
     assert "wide" in note and f"{w}×{h}" in note

@@ -12,9 +12,10 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image
 
-from .. import images
+from .. import images, masks
 from ..settings import COLORS, INITS, LAYERS, OPTIMIZERS, POOLINGS, PRECISIONS, STYLE_LAYERS, Settings, preset
 from ..settings import PRESETS as ALL_PRESETS
+from ..timelapse import TimeLapse
 from . import progress, run
 from .image_input import image_input
 
@@ -62,8 +63,8 @@ def _size_for(size: int, wh: tuple[int, int]) -> tuple[int, str]:
 
 
 def inputs(p: dict, max_side: int = run.WORK_SIDE):
-    """(photo, paintings, Settings, note) from the endpoint's parameters; ValueError (a sentence)
-    for anything refused."""
+    """(photo, paintings, Settings, note, mask) from the endpoint's parameters; ValueError (a
+    sentence) for anything refused."""
     content = run.picture("the photo", p["content"], max_side=max_side)
     slots = [("the painting", p["style"], p["blend_1"], True),
              ("the second painting", p["style_2"], p["blend_2"], False),
@@ -85,34 +86,48 @@ def inputs(p: dict, max_side: int = run.WORK_SIDE):
         optimizer=p["optimizer"], lr=_number("lr", p["lr"]), init=p["init"], pooling=p["pooling"],
         content_weight=10.0 ** _number("ratio_exp", p["ratio_exp"]), style_weight=1.0,
         content_layers=(p["content_layer"],),
-        style_layers=tuple(l for l, v in w.items() if v > 0),
-        layer_weights=tuple(v for v in w.values() if v > 0),
+        # every style layer stays in the run, weight 0 included, so a slider can raise it mid-run
+        style_layers=STYLE_LAYERS, layer_weights=tuple(w.values()),
         style_blend=tuple(blend) if len(styles) > 1 else None,
         style_scale=_number("style_scale", p["style_scale"]), tv_weight=_number("tv_weight", p["tv_weight"]),
         pyramid=bool(p["pyramid"]), colors=p["colors"], precision=p["precision"],
-        frame_every=1_000_000, frame_seconds=run.FRAME_SECONDS)
+        frame_every=1_000_000, frame_seconds=run.FRAME_SECONDS, mask_mode=p["mask_mode"])
     if len(styles) == 1 and blend[0] <= 0:
         raise ValueError("give the painting a weight above 0")
+    if not any(w.values()):
+        raise ValueError("give at least one style layer (a scale of the painting) a weight above 0")
     s.validate(n_styles=len(styles), limits=run.LIMITS)
-    return content, styles, s, note
+    mask = None
+    if p["mask"] not in (None, ""):
+        mask = masks.open_mask(p["mask"])
+        masks.check(mask, content.size, s.mask_mode, len(styles))
+    return content, styles, s, note, mask
 
 
 # ---------------------------------------------------------------------------- running
-OUTPUTS = ("live", "status", "details", "losses", "compare", "download", "refine")
+OUTPUTS = ("live", "status", "details", "losses", "compare", "download", "refine", "lapse", "lapse_file")
+LAPSE_SIDE = 384  # px, the time-lapse's long side
 
 
-def _paint(content, styles, settings: Settings, request, note: str = "", init_image=None):
+def _paint(content, styles, settings: Settings, request, note: str = "", init_image=None, mask=None):
     """Stream a run to the page: (live image, status, details, loss chart, before/after, PNG,
-    Refine button)."""
-    clock, curve, png = progress.Clock(), progress.LossCurve(), None
-    with run.RUNS.run(run.session_of(request)) as cancel:
+    Refine button, time-lapse, time-lapse file)."""
+    clock, curve, png, lapse_file = progress.Clock(), progress.LossCurve(), None, None
+    lapse = TimeLapse(long_side=LAPSE_SIDE)
+    session = run.session_of(request)
+    with run.RUNS.run(session) as cancel, run.STEERINGS.run(session, settings, len(styles)) as steering:
         if cancel.is_set():  # Stop was pressed while this run waited: the page keeps what it shows
             yield tuple(gr.skip() for _ in OUTPUTS)
             return
         try:
-            frames = run.frames(content, styles, settings, None if run.ON_ZEROGPU else cancel, init_image)
+            frames = run.frames(content, styles, settings, None if run.ON_ZEROGPU else cancel, init_image,
+                                mask, None if run.ON_ZEROGPU else steering.controls)
             ending = "Done"
             for f in frames:
+                lapse.add(f.image, f.step)
+                changes = steering.changes(f.steered)
+                curve.steered(changes)
+                said = "  \n".join(x for x in (note, changes and f"{changes[-1][1]} from step {changes[-1][0]}") if x)
                 if f.elapsed > run.MAX_SECONDS and not cancel.is_set():
                     ending = f"Stopped at the {run.MAX_SECONDS:.0f} s limit"
                     cancel.set()  # the engine ends after this step with the best image so far
@@ -121,26 +136,30 @@ def _paint(content, styles, settings: Settings, request, note: str = "", init_im
                     f.done = True
                 curve.add(f)
                 if not f.done:
-                    yield (f.image, *progress.status(f, clock, note), curve.chart(f.total),
-                           gr.skip(), gr.skip(), gr.update(interactive=False))
+                    yield (f.image, *progress.status(f, clock, said), curve.chart(f.total),
+                           gr.skip(), gr.skip(), gr.update(interactive=False), gr.skip(), gr.skip())
                     continue
                 if cancel.is_set() and ending == "Done":
                     ending = "Stopped: the best picture so far"
-                png = run.save_png(f.image)
+                png, lapse_file = run.save_png(f.image), run.save_timelapse(lapse)
                 ref = content.resize(f.image.size, Image.LANCZOS)
                 lim = run.LIMITS.max_size
-                yield (f.image, *progress.status(f, clock, note, ending), curve.chart(f.total),
+                kb = Path(lapse_file).stat().st_size // 1024
+                yield (f.image, *progress.status(f, clock, said, ending), curve.chart(f.total),
                        gr.update(value=(ref, f.image), visible=True),
                        gr.update(value=png, visible=True, label=f"Download PNG ({f.image.width}×{f.image.height})"),
-                       gr.update(interactive=f.image.width < lim and f.image.height < lim))
+                       gr.update(interactive=f.image.width < lim and f.image.height < lim),
+                       gr.update(value=lapse_file, visible=True),
+                       gr.update(value=lapse_file, visible=True, label=f"Download time-lapse ({kb} KB WebP)"))
                 break
         except (ValueError, FloatingPointError, RuntimeError) as e:
             err = run.failure(e)  # shown twice: a toast, and the status line where the eyes are
             yield (gr.skip(), f"**{err.title}.** {err.message}", *[gr.skip()] * (len(OUTPUTS) - 2))
             raise err from None
         finally:
-            if png:  # Gradio has copied it into its cache (the last yield is processed by now)
-                Path(png).unlink(missing_ok=True)
+            for done_with in (png, lapse_file):  # Gradio has copied them into its cache by now
+                if done_with:
+                    Path(done_with).unlink(missing_ok=True)
 
 
 def stylize(content: str, style: str, preset: str = "quick",
@@ -153,14 +172,15 @@ def stylize(content: str, style: str, preset: str = "quick",
             optimizer: str = _D.optimizer, lr: float = _D.lr, steps: int = 0, size: int = 0,
             style_scale: float = _D.style_scale, colors: str = _D.colors, tv_weight: float = _D.tv_weight,
             pyramid: bool = _D.pyramid, precision: str = _D.precision, seed: int = _D.seed,
+            mask: str | None = None, mask_mode: str = _D.mask_mode,
             request: gr.Request = None):
     """__DOC__"""
     params = {k: v for k, v in locals().items() if k != "request"}
     try:
-        content_img, styles, s, note = inputs(params)
+        content_img, styles, s, note, mask_img = inputs(params)
     except ValueError as e:
         raise run.refuse(e) from None
-    yield from _paint(content_img, styles, s, request, note)
+    yield from _paint(content_img, styles, s, request, note, mask=mask_img)
 
 
 API_PARAMS = [p for p in inspect.signature(stylize).parameters if p != "request"]
@@ -203,6 +223,8 @@ def _doc() -> str:
         pyramid: paint coarse to fine (faster).
         precision: {' | '.join(PRECISIONS)}.
         seed: for the noise start, 0 to {lim.max_seed}.
+        mask: optional image marking where the painting goes (white, or opaque on a transparent layer = inside), drawn at the photo's proportions (Gatys et al. 2017, spatial control).
+        mask_mode: inside (the painting inside the mask, the photo's own look outside) | split (painting 1 inside, painting 2 = style_2 outside).
 
     Returns:
         image: the picture so far, about three times a second; the last one is the best.
@@ -212,6 +234,8 @@ def _doc() -> str:
         before/after: the photo and the result (last update only).
         PNG: the full-size result as a file (last update only).
         refine: the page's Refine button state.
+        time-lapse: an animated WebP of the run, the final picture held at the end (last update only).
+        time-lapse file: the same WebP as a file to download (last update only).
     """
 
 
@@ -240,10 +264,10 @@ def refine(request: gr.Request, result: str | None, *values):
         prev = run.picture("the result", result)
         side = min(run.LIMITS.max_size, int(max(prev.size) * 1.5) // 32 * 32)
         steps = max(20, PRESETS.get(params["preset"], (0, 100))[1] // 2)
-        photo, styles, s, _ = inputs({**params, "size": side, "steps": steps, "pyramid": False})
+        photo, styles, s, _, mask = inputs({**params, "size": side, "steps": steps, "pyramid": False})
     except ValueError as e:
         raise run.refuse(e) from None
-    yield from _paint(photo, styles, s, request, init_image=prev)
+    yield from _paint(photo, styles, s, request, init_image=prev, mask=mask)
 
 
 # ---------------------------------------------------------------------------- page handlers
@@ -272,6 +296,44 @@ def _check(request: gr.Request, *values):
 
 def _stop(request: gr.Request):
     run.RUNS.stop(request.session_hash)
+
+
+def _steer(request: gr.Request, ratio_exp, *weights):
+    """A slider moved: the session's running picture takes it at its next step (like Stop, outside
+    the queue). With no run going the slider is simply the next run's setting."""
+    steering = run.STEERINGS.get(request.session_hash)
+    if steering is None:
+        return
+    if run.ON_ZEROGPU:  # the run is in another process: nothing here can reach it
+        gr.Warning("Live steering is not available on this Space; the new value applies to the next run.")
+        return
+    n = len(STYLE_LAYERS)
+    try:
+        steering.move(10.0 ** _number("ratio_exp", ratio_exp), tuple(map(float, weights[:n])),
+                      tuple(map(float, weights[n:])))
+    except ValueError as e:
+        gr.Warning(f"Not applied: {run.sentence(e)}", title="Slider")
+
+
+def _brush(where: str, editor):
+    """Paint's first step: the brush strokes become the mask file the run (and the API) takes."""
+    if where == "whole":
+        return None, "inside"
+    layer = masks.brushed((editor or {}).get("layers"))
+    if layer is None:
+        raise run.refuse(ValueError("brush over the photo (under 'Paint only where you choose') to mark "
+                                    "where the painting goes, or choose 'The whole picture'"), "Not painted")
+    path = Path(run.save_png(layer))  # a one-channel PNG: white = inside
+    return str(path), where
+
+
+def _to_editor(path):
+    """The photo becomes the brush's canvas (strokes drawn over another photo would not fit it)."""
+    try:
+        img = run.picture("the photo", path, max_side=768)
+    except ValueError:
+        return None  # its own note under the box says why
+    return None if img is None else {"background": img, "layers": [], "composite": None}
 
 
 def _note(path):
@@ -325,6 +387,21 @@ def build():
             with gr.Row():
                 paint_btn = gr.Button("Paint", variant="primary", elem_id="paint")
                 stop_btn = gr.Button("Stop", variant="stop", elem_id="stop")
+            ui["ratio_exp"] = gr.Slider(-8, 2, API_DEFAULTS["ratio_exp"], step=0.5, label="Photo against painting",
+                                        info="lower = more painting; move it while it paints to steer the "
+                                             "picture. The paper's log₁₀(α/β), content vs style weight; "
+                                             "it used -3 or -4.", elem_id="ratio")
+            if run.ON_ZEROGPU:
+                gr.Markdown("Live steering is not available on this Space: ZeroGPU paints in another "
+                            "process, so the sliders apply to the next run.", elem_classes="caption")
+            with gr.Accordion("Paint only where you choose", open=False, elem_id="mask_box"):
+                where = gr.Radio([("The whole picture", "whole"), ("The painting only where I brush", "inside"),
+                                  ("Painting 1 where I brush, painting 2 elsewhere", "split")], value="whole",
+                                 label="Where the painting goes", elem_id="where",
+                                 info="painting 2 goes under 'Blend more paintings'")
+                editor = gr.ImageEditor(type="pil", label="Brush over the photo", height=320, sources=(),
+                                        transforms=(), layers=False, elem_id="mask_editor",
+                                        brush=gr.Brush(colors=[("#ff3366", 0.6)], color_mode="fixed"))
             with gr.Accordion("Blend more paintings", open=False):
                 with gr.Row():
                     ui["style_2"], _ = _picture_box("Second painting", "style_2", ["upload", "clipboard"], 140)
@@ -344,17 +421,24 @@ def build():
             details = gr.Markdown("", elem_id="details")
             with gr.Row():
                 download = gr.DownloadButton("Download PNG", visible=False, size="md", elem_id="download")
+                lapse_file = gr.DownloadButton("Download time-lapse", visible=False, size="md", elem_id="lapse_dl")
                 refine_btn = gr.Button("Refine at 1.5× size", interactive=False, size="md", elem_id="refine")
+            lapse = gr.Image(label="Time-lapse of this run", type="filepath", visible=False, interactive=False,
+                             height=260, elem_id="lapse")
             losses = gr.Plot(label="Losses", elem_id="losses", show_label=False)
             gr.Markdown("Content: how far the picture is from the photo's layout. Style: how far its "
                         "textures are from the painting's. Total: what the optimiser lowers. At each "
                         "finer level (dotted line) the picture is enlarged, and its curve continues "
-                        "from where the coarser one ended.", elem_classes="caption")
+                        "from where the coarser one ended; a violet line marks where a slider moved.",
+                        elem_classes="caption")
+            # the API's mask parameters, filled from the brush when Paint is pressed
+            ui["mask"] = image_input(visible=False, elem_id="mask_file")
+            ui["mask_mode"] = gr.Radio(["inside", "split"], value=API_DEFAULTS["mask_mode"], visible=False)
 
     api_inputs = [ui[name] for name in API_PARAMS]  # one mapping, keyed by parameter name
     _describe(ui)
     out = dict(live=live, status=status, details=details, losses=losses, compare=compare,
-               download=download, refine=refine_btn)
+               download=download, refine=refine_btn, lapse=lapse, lapse_file=lapse_file)
     outputs = [out[k] for k in OUTPUTS]
     painting = dict(outputs=outputs, concurrency_limit=1, concurrency_id="device", show_progress="full",
                     show_progress_on=[live])
@@ -366,6 +450,7 @@ def build():
     paint_btn.click(None, js=scroll, **page)
     light = dict(concurrency_limit=None, show_progress="hidden", **page)  # never waits for a run
     paint_btn.click(_show_live, None, [live, compare], queue=False, **page).then(
+        _brush, [where, editor], [ui["mask"], ui["mask_mode"]], queue=False, **page).success(
         _check, api_inputs, [status, details], **light).success(
         stylize, api_inputs, api_name="stylize", **painting).success(
         lambda: gr.update(visible=False), None, live, queue=False, **page)
@@ -377,15 +462,17 @@ def build():
     for thumbs, target, files in ((content_thumbs, ui["content"], PHOTOS), (style_thumbs, ui["style"], STYLES)):
         thumbs.select(_picker(files), None, target, queue=False, **page)
     ui["preset"].change(lambda: (0, 0), None, [ui["steps"], ui["size"]], queue=False, **page)
+    # the sliders reach the running picture like Stop does: outside the queue, through the session
+    knobs = [ui["ratio_exp"], *(ui[f"w_{l}"] for l in STYLE_LAYERS), *(ui[f"blend_{i}"] for i in (1, 2, 3))]
+    for knob in knobs:
+        knob.change(_steer, knobs, None, queue=False, **page)
+    ui["content"].change(_to_editor, ui["content"], editor, queue=False, **page)
     return ui["content"], ui["style"]
 
 
 def _advanced(ui: dict):
     lim = run.LIMITS
     with gr.Accordion("Advanced settings", open=False, elem_id="advanced"):
-        ui["ratio_exp"] = gr.Slider(-8, 2, API_DEFAULTS["ratio_exp"], step=0.5, label="Photo against painting",
-                                    info="lower = more painting. The paper's log₁₀(α/β), content vs style "
-                                         "weight; it used -3 or -4.")
         gr.Markdown("**How much each scale of the painting counts** (0 leaves it out). The paper's "
                     "style-layer weights w_l, 1/5 each.", elem_classes="caption")
         with gr.Column(elem_id="layer-weights"):  # one per line: readable at 390 px and at 1280 px

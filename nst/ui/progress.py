@@ -11,6 +11,7 @@ from ..images import fit_size
 
 TERMS = ("content", "style", "total")
 COLOURS = {"content": "#2563eb", "style": "#d97706", "total": "#dc2626"}
+STEER_COLOUR = "#7c3aed"  # where a slider moved during the run
 LEGEND = {"content": "content (unlike the photo)", "style": "style (unlike the painting)",
           "total": "total (what is minimised)"}
 MAX_POINTS = 240  # per line: enough for a smooth curve, small enough to send 3 times a second
@@ -73,6 +74,7 @@ class LossCurve:
     def __init__(self):
         self.rows: list[dict] = []  # {'step', 'term', 'value'}
         self.levels: list[dict] = []  # {'step', 'label'}: where each finer level starts
+        self.steers: list[dict] = []  # {'step', 'label'}: where a moved slider took effect
         self._level, self._base, self._carry = None, {}, {t: 1.0 for t in TERMS}
 
     def add(self, f: Frame) -> None:
@@ -91,6 +93,11 @@ class LossCurve:
             self.rows.append({"step": f.step, "term": t, "value": v / base})
         if len(self.rows) > 2 * MAX_POINTS * len(TERMS):
             self._thin()
+
+    def steered(self, changes) -> None:
+        """Mark each (step, what changed) not marked yet."""
+        seen = {m["step"] for m in self.steers}
+        self.steers += [{"step": step, "label": said} for step, said in changes if step not in seen]
 
     def _thin(self) -> None:
         """Halve the older points (every other frame), keeping the newest and each level's first."""
@@ -136,6 +143,16 @@ class LossCurve:
                  "encoding": {"x": {**x, "field": "step"}}},
                 {"data": marks, "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 3,
                                          "y": 3, "color": "#6b7280", "fontSize": 11},
+                 "encoding": {"x": {**x, "field": "step"}, "text": {"field": "label"}}},
+            ]
+        if self.steers:  # solid violet rules, labelled at the foot of the chart
+            marks = {"values": self.steers}
+            layers += [
+                {"data": marks, "mark": {"type": "rule", "color": STEER_COLOUR, "strokeWidth": 1.5},
+                 "encoding": {"x": {**x, "field": "step"}}},
+                {"data": marks, "mark": {"type": "text", "align": "left", "baseline": "bottom", "dx": 3,
+                                         "y": {"expr": "height - 3"}, "color": STEER_COLOUR,
+                                         "fontSize": 11},
                  "encoding": {"x": {**x, "field": "step"}, "text": {"field": "label"}}},
             ]
         spec = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "width": "container",

@@ -2,6 +2,7 @@
 refusals as sentences, and the temporary PNGs offered for download."""
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import threading
@@ -20,9 +21,10 @@ except ImportError:
 import gradio as gr
 from PIL import Image
 
+from ..controls import Controls
 from ..engine import resolve_device, stylize
 from ..intake import ImageError, open_image
-from ..settings import Limits
+from ..settings import STYLE_LAYERS, Limits
 
 DEVICE = resolve_device("auto").type  # 'cpu' | 'cuda' | 'mps'
 # The same test as the spaces package's own (SPACES_ZERO_GPU = 1 / t / true).
@@ -148,9 +150,68 @@ def _on_device(fn):
 
 
 @_on_device
-def frames(content, styles, settings, cancel, init_image=None):
+def frames(content, styles, settings, cancel, init_image=None, mask=None, controls=None):
     # Frames carry PIL images, so this also works when ZeroGPU runs it in another process.
-    yield from stylize(content, styles, settings, cancel=cancel, init_image=init_image)
+    yield from stylize(content, styles, settings, cancel=cancel, init_image=init_image, mask=mask,
+                       controls=controls)
+
+
+# ---------------------------------------------------------------------------- live sliders
+class Steering:
+    """One run's live knobs: the engine's Controls, the values last sent, and a sentence per
+    version so the page can say what changed and from which step."""
+
+    def __init__(self, settings, n_styles: int):
+        self.controls, self.said, self.n_styles = Controls(), {}, n_styles
+        self.last = {"ratio": settings.ratio, "layer_weights": tuple(settings.layer_weights or ()),
+                     "style_blend": settings.style_blend}
+
+    def move(self, ratio: float, layer_weights: tuple, blend: tuple) -> None:
+        """The sliders' values: what differs from the last ones reaches the run's next step.
+        ValueError (a sentence) for values the run cannot take."""
+        knobs = {"ratio": ratio, "layer_weights": layer_weights,
+                 "style_blend": blend[: self.n_styles] if self.n_styles > 1 else None}
+        said = []
+        if not math.isclose(ratio, self.last["ratio"], rel_tol=1e-6):
+            said.append(f"photo against painting → 10^{math.log10(ratio):.1f}")
+        said += [f"{l} → {w:g}" for l, w, o in zip(STYLE_LAYERS, layer_weights, self.last["layer_weights"])
+                 if w != o]
+        if knobs["style_blend"] and knobs["style_blend"] != self.last["style_blend"]:
+            said.append("blend → " + ":".join(f"{b:g}" for b in knobs["style_blend"]))
+        if said:
+            self.said[self.controls.set(**knobs)] = ", ".join(said)
+            self.last = knobs
+
+    def changes(self, steered: tuple) -> list[tuple[int, str]]:
+        """[(step, what changed)] for the versions a frame reports as taken up."""
+        return [(step, self.said.get(version, "a slider moved")) for step, version in steered]
+
+
+class Steerings:
+    """Session -> the Steering of its running run (the sliders' events reach it like Stop)."""
+
+    def __init__(self):
+        self._lock, self._by_session = threading.Lock(), {}
+
+    @contextmanager
+    def run(self, session: str | None, settings, n_styles: int):
+        steering = Steering(settings, n_styles)
+        with self._lock:
+            if session:
+                self._by_session[session] = steering
+        try:
+            yield steering
+        finally:
+            with self._lock:
+                if session and self._by_session.get(session) is steering:
+                    del self._by_session[session]
+
+    def get(self, session: str | None) -> Steering | None:
+        with self._lock:
+            return self._by_session.get(session)
+
+
+STEERINGS = Steerings()
 
 
 def failure(err: Exception) -> gr.Error:
@@ -169,5 +230,10 @@ def save_png(img: Image.Image) -> str:
     path = _PNG_DIR / f"stylized-{img.width}x{img.height}-{uuid.uuid4().hex[:8]}.png"
     img.save(path)
     return str(path)
+
+
+def save_timelapse(lapse) -> str:
+    _PNG_DIR.mkdir(exist_ok=True)
+    return str(lapse.write(_PNG_DIR / f"timelapse-{uuid.uuid4().hex[:8]}.webp"))
 
 

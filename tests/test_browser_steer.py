@@ -1,0 +1,102 @@
+"""A visitor steers a running picture, brushes a mask, and keeps the time-lapse (real Chromium)."""
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from test_app import server  # noqa: F401  (the real app on a free port)
+from test_browser import browser  # noqa: F401  (Debian's Chromium, or a skip with the reason)
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SHOTS = Path(os.environ.get("NST_SCREENSHOTS", tempfile.gettempdir()))
+
+
+def _load(page, photo="chelsea.jpg", painting="swirling_night.jpg"):
+    page.set_input_files("#content input[type=file]", str(EXAMPLES / "photos" / photo))
+    page.set_input_files("#style input[type=file]", str(EXAMPLES / "styles" / painting))
+    page.wait_for_selector("#content img")
+    page.wait_for_selector("#style img")
+
+
+def _step(page) -> int:
+    m = re.search(r"step (\d+) of", page.inner_text("#status"))
+    return int(m.group(1)) if m else 0
+
+
+def _set_slider(page, elem_id: str, value: float):
+    """Type into the slider's number box, as a visitor can (Enter commits it)."""
+    box = page.locator(f"#{elem_id} input[type=number]")
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def test_moving_alpha_beta_steers_the_running_picture(server, browser):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1280, "height": 1100})
+    page.goto(server)
+    _load(page)
+    page.click(":text('Balanced ·')")  # long enough to steer on this CPU
+    page.click("#paint")
+    page.wait_for_function("/step [1-9]/.test(document.querySelector('#status').innerText)",
+                           timeout=120_000)
+    _set_slider(page, "ratio", 1)  # from 10^-3 to 10: much more photo
+    page.wait_for_selector("#status :text('photo against painting → 10^1.0 from step')", timeout=60_000)
+    text = page.inner_text("#status")
+    since = int(re.search(r"from step (\d+)", text).group(1))
+    assert "Painting" in text  # the run goes on: no restart, no stop
+    page.wait_for_function(f"(() => {{ const m = /step (\\d+) of/.exec(document.querySelector('#status')"
+                           f".innerText); return m && +m[1] > {since + 2}; }})()", timeout=60_000)
+    assert "photo against painting → 10^1.0" in page.inner_text("#status") and _step(page) > since
+    page.click("#stop")
+    page.wait_for_selector("#status :text('Stopped')", timeout=60_000)
+    assert f"photo against painting → 10^1.0 from step {since}" in page.inner_text("#status")  # kept in the end
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(SHOTS / "steered.png"), full_page=True)
+    page.close()
+
+
+def _download(page, selector) -> bytes:
+    with page.expect_download() as info:
+        page.click(selector)
+    return Path(info.value.path()).read_bytes()
+
+
+def test_brush_a_mask_paint_and_get_the_time_lapse(server, browser):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1280, "height": 1400})
+    page.goto(server)
+    _load(page)
+    page.click("#mask_box")  # open the accordion
+    page.click("#where :text('The painting only where I brush')")
+    page.wait_for_selector("#mask_editor canvas")
+    page.wait_for_timeout(800)  # the photo becomes the canvas's background
+    page.locator("#mask_editor").scroll_into_view_if_needed()
+    page.click("#mask_editor button[aria-label='Brush']")
+    box = page.locator("#mask_editor canvas").first.bounding_box()
+    # strokes over the left part of the photo (centred on the canvas), row by row
+    x0, x1 = box["x"] + 0.2 * box["width"], box["x"] + 0.5 * box["width"]
+    for k in range(12):
+        y = box["y"] + box["height"] * (0.12 + 0.065 * k)
+        page.mouse.move(x0, y)
+        page.mouse.down()
+        page.mouse.move(x1, y, steps=8)
+        page.mouse.up()
+    page.click("#paint")
+    page.wait_for_selector("#status :text('Done')", timeout=300_000)
+
+    result = Image.open(io.BytesIO(_download(page, "#download"))).convert("RGB")
+    photo = Image.open(EXAMPLES / "photos" / "chelsea.jpg").convert("RGB").resize(result.size)
+    change = np.abs(np.asarray(result, float) - np.asarray(photo, float)).mean(2)
+    w = result.width
+    brushed, untouched = change[:, int(0.15 * w):int(0.45 * w)].mean(), change[:, int(0.7 * w):].mean()
+    assert brushed > 2 * untouched, (brushed, untouched)
+
+    page.wait_for_function("document.querySelector('#lapse img')?.naturalWidth > 0")
+    movie = Image.open(io.BytesIO(_download(page, "#lapse_dl")))
+    assert movie.format == "WEBP" and movie.is_animated and movie.n_frames >= 10
+    assert max(movie.size) == max(result.size)  # quick preset: 256 px, under the 384 px cap
+    page.close()
