@@ -300,7 +300,9 @@ def _stop(request: gr.Request):
 
 def _steer(request: gr.Request, ratio_exp, *weights):
     """A slider moved: the session's running picture takes it at its next step (like Stop, outside
-    the queue). With no run going the slider is simply the next run's setting."""
+    the queue). With no run going the slider is simply the next run's setting. `weights`: the five
+    layer weights, the three blend weights, then paintings 2 and 3 (a blend weight counts only
+    for a painting that is there, as in inputs())."""
     steering = run.STEERINGS.get(request.session_hash)
     if steering is None:
         return
@@ -308,9 +310,11 @@ def _steer(request: gr.Request, ratio_exp, *weights):
         gr.Warning("Live steering is not available on this Space; the new value applies to the next run.")
         return
     n = len(STYLE_LAYERS)
+    blend, (style_2, style_3) = weights[n:n + 3], weights[n + 3:]
+    present = (True, style_2 not in (None, ""), style_3 not in (None, ""))
     try:
         steering.move(10.0 ** _number("ratio_exp", ratio_exp), tuple(map(float, weights[:n])),
-                      tuple(map(float, weights[n:])))
+                      tuple(float(b) for b, there in zip(blend, present) if there))
     except ValueError as e:
         gr.Warning(f"Not applied: {run.sentence(e)}", title="Slider")
 
@@ -465,7 +469,7 @@ def build():
     # the sliders reach the running picture like Stop does: outside the queue, through the session
     knobs = [ui["ratio_exp"], *(ui[f"w_{l}"] for l in STYLE_LAYERS), *(ui[f"blend_{i}"] for i in (1, 2, 3))]
     for knob in knobs:
-        knob.change(_steer, knobs, None, queue=False, **page)
+        knob.change(_steer, [*knobs, ui["style_2"], ui["style_3"]], None, queue=False, **page)
     ui["content"].change(_to_editor, ui["content"], editor, queue=False, **page)
     return ui["content"], ui["style"]
 
