@@ -43,3 +43,26 @@ def test_bad_masks_get_a_sentence(server, images, tmp_path, mask_size, mode, wor
             handle_file(images["photo"]), handle_file(images["paint"]), size=64, steps=5,
             mask=handle_file(str(tmp_path / "m.png")), mask_mode=mode, api_name="/stylize")
     assert words in str(err.value) and "Traceback" not in str(err.value)
+
+
+def test_page_sliders_reach_the_sessions_run_by_slot():
+    """What a slider event does: the session's run gets the new knobs (blend by painting slot),
+    with a sentence per change; another session's run is untouched."""
+    import types
+
+    from nst import Settings
+    from nst.ui import paint, run
+
+    s = Settings(style_layers=("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"),
+                 layer_weights=(0.2,) * 5, style_blend=(1.0, 0.5))
+    me, other = types.SimpleNamespace(session_hash="me"), types.SimpleNamespace(session_hash="other")
+    with run.STEERINGS.run("me", s, 2) as mine, run.STEERINGS.run("other", s, 2) as theirs:
+        paint._steer(me, -1.0, 0.2, 0.2, 0.7, 0.2, 0.2, 1.0, 0.9, 0.25, None, "third.png")
+        version, knobs = mine.controls.read()
+        assert version == 1 and knobs["ratio"] == pytest.approx(0.1)
+        assert knobs["layer_weights"] == (0.2, 0.2, 0.7, 0.2, 0.2)
+        assert knobs["style_blend"] == (1.0, 0.25)  # painting 3's slot, not painting 2's
+        assert mine.changes(((12, 1),)) == [
+            (12, "photo against painting → 10^-1.0, conv3_1 → 0.7, blend → 1:0.25")]
+        assert theirs.controls.read()[0] == 0
+    assert run.STEERINGS.get("me") is None  # the run ended: nothing left to steer
