@@ -237,7 +237,8 @@ def test_blend_weights_follow_their_slots(server, browser, files):  # noqa: F811
     _advanced(page, size=64, steps=60)
     page.click("#paint")
     _wait_done(page)
-    pngs = [v["value"] for v in _received(page) if isinstance(v, dict) and "Download" in str(v.get("label"))]
+    pngs = [v["value"] for v in _received(page)  # the PNG's button, not the time-lapse's
+            if isinstance(v, dict) and str(v.get("label")).startswith("Download PNG")]
     data = httpx.get(pngs[-1]["url"]).content  # the PNG the page offers for download
     out = np.asarray(Image.open(__import__("io").BytesIO(data)).convert("RGB"), float)
     red, blue = out[..., 0].mean(), out[..., 2].mean()
