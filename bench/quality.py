@@ -32,9 +32,9 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from bench.bench import host_kind, machine  # noqa: E402
+from bench import host_kind, machine  # noqa: E402  (bench/bench.py)
 from nst import Settings, images, preset  # noqa: E402
 from nst.engine import REF_SIDE, Objective, _at_least, min_side, paper_losses  # noqa: E402
 from nst.intake import open_image  # noqa: E402
