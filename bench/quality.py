@@ -242,16 +242,16 @@ def main(argv=None) -> int:
               "judge": f"L = (512/side)^2 L_content + {BETA:g} L_style, fp32, vgg19, avg pooling",
               "pairs": []}
     print(f"quality bench on {info['cpu']}, {len(pairs)} pairs", flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        for photo, painting in pairs:
-            result["pairs"].append(bench_pair(photo, painting, a.size, presets, a.evals, Path(tmp)))
-    result["machine"]["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
-    print(table(result))
     out = Path(a.out) if a.out else ROOT / "bench" / "results" / f"quality-{host_kind(info)}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1) + "\n")
     png = Path(a.plot) if a.plot else ROOT / "docs" / "quality.png"
-    plot(result, png, a.size)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for photo, painting in pairs:  # results written after each pair: a long run can be cut
+            result["pairs"].append(bench_pair(photo, painting, a.size, presets, a.evals, Path(tmp)))
+            result["machine"]["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
+            out.write_text(json.dumps(result, indent=1) + "\n")
+            plot(result, png, a.size)
+    print(table(result))
     print(f"wrote {out} and {png}")
     return 0
 
