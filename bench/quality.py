@@ -212,7 +212,7 @@ def plot(result: dict, path: Path, size: int) -> None:
         d.rectangle([x, rows * H + 10, x + 12, rows * H + 22], fill=c)
         d.text((x + 16, rows * H + 10), name + (" (L-BFGS, 100 evals)" if name == "textbook"
                                                 else " preset"), fill="black")
-        x += 190
+        x += img.width // len(colours)
     img.save(path)
 
 
