@@ -71,9 +71,7 @@ def resolve(settings: Settings) -> tuple[torch.device, str, str]:
     estimates do not survive bf16 gradient noise (measured: it stalls at 10x the fp32 loss or
     diverges with a line search)."""
     device = resolve_device(settings.device)
-    opt, prec = settings.optimizer, settings.precision
-    if opt == "lbfgs" and prec == "bf16":
-        raise ValueError("L-BFGS needs fp32 (it diverges under bf16); use optimizer='adam' with bf16")
+    opt, prec = settings.optimizer, settings.precision  # lbfgs + bf16: refused by validate()
     if prec == "auto":
         prec = "bf16" if opt != "lbfgs" and bf16_is_fast(device) else "fp32"
     if opt == "auto":

@@ -1,6 +1,7 @@
 """Settings for one style-transfer run: a plain dataclass, validated in one place."""
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, fields, replace
 
@@ -19,6 +20,23 @@ PRECISIONS = ("auto", "fp32", "bf16")
 
 MIN_SIZE, MAX_SIZE = 16, 4096
 MAX_STEPS = 100_000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps on what one run may ask for. The library's own bounds by default; a server passes
+    tighter ones (what one visitor may ask of a shared machine) to Settings.validate."""
+
+    min_size: int = MIN_SIZE  # px, long side
+    max_size: int = MAX_SIZE
+    max_steps: int = MAX_STEPS
+    lr: tuple = (0.0, float("inf"))  # Adam step, exclusive low end
+    ratio: tuple = (0.0, float("inf"))  # alpha/beta
+    style_scale: tuple = (0.05, 4.0)
+    max_tv_weight: float = float("inf")
+    max_layer_weight: float = float("inf")  # each w_l
+    max_blend: float = float("inf")  # each style image's weight
+    max_seed: int = 2**63 - 1
 
 
 def default_weights() -> str:
@@ -66,48 +84,74 @@ class Settings:
     def replace(self, **changes) -> "Settings":
         return replace(self, **changes)
 
-    def validate(self, n_styles: int = 1) -> "Settings":
-        """Raise ValueError with one readable sentence for the first bad setting."""
+    def validate(self, n_styles: int = 1, limits: Limits | None = None) -> "Settings":
+        """Raise ValueError with one readable sentence for the first bad setting: every rule a
+        run must obey, within `limits` (a server's caps; default: the library's own bounds)."""
+        lim = limits or Limits()
+
         def need(ok, msg):
             if not ok:
                 raise ValueError(msg)
 
-        need(isinstance(self.size, int) and MIN_SIZE <= self.size <= MAX_SIZE,
-             f"size must be a whole number of pixels from {MIN_SIZE} to {MAX_SIZE}, got {self.size!r}")
-        need(isinstance(self.steps, int) and 1 <= self.steps <= MAX_STEPS,
-             f"steps must be from 1 to {MAX_STEPS}, got {self.steps!r}")
-        need(isinstance(self.seed, int), f"seed must be a whole number, got {self.seed!r}")
+        def number(name, lo=0.0, hi=float("inf"), low_open=False):
+            v = getattr(self, name)
+            need(_finite(v) and (v > lo if low_open else v >= lo),
+                 f"{name} must be a finite number {'>' if low_open else '>='} {lo:g}, got {v!r}")
+            need(v <= hi, f"{name} must be at most {hi:g}, got {v:g}")
+
+        def whole(name, lo, hi, what=""):
+            v = getattr(self, name)
+            need(isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi,
+                 f"{name} must be {what}from {lo} to {hi}, got {v!r}")
+
+        whole("size", max(MIN_SIZE, lim.min_size), min(MAX_SIZE, lim.max_size), "a whole number of pixels ")
+        whole("steps", 1, min(MAX_STEPS, lim.max_steps))
+        whole("seed", 0, lim.max_seed, "a whole number ")
         for name, allowed in (("optimizer", OPTIMIZERS), ("init", INITS), ("pooling", POOLINGS),
                               ("colors", COLORS), ("precision", PRECISIONS)):
             need(getattr(self, name) in allowed,
                  f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
-        for name in ("lr", "content_weight", "style_weight", "tv_weight", "style_scale"):
-            v = getattr(self, name)
-            need(isinstance(v, (int, float)) and v >= 0 and v == v and v != float("inf"),
-                 f"{name} must be a finite number >= 0, got {v!r}")
-        need(self.lr > 0, "lr must be > 0")
-        need(0.05 <= self.style_scale <= 4, f"style_scale must be from 0.05 to 4, got {self.style_scale}")
+        # L-BFGS's curvature estimates do not survive bf16 gradient noise (it stalls at 10x the
+        # fp32 loss, or diverges with a line search), so it always runs in fp32.
+        need(not (self.optimizer == "lbfgs" and self.precision == "bf16"),
+             "L-BFGS needs fp32 (it diverges under bf16); use optimizer='adam' with bf16")
+        number("lr", *lim.lr, low_open=lim.lr[0] == 0)
+        number("content_weight")
+        number("style_weight")
         need(self.content_weight > 0 or self.style_weight > 0,
              "content_weight and style_weight cannot both be 0")
+        if self.content_weight and self.style_weight:
+            lo, hi = lim.ratio
+            need(lo <= self.ratio <= hi, f"alpha/beta must be from {lo:g} to {hi:g}, got {self.ratio:g}")
+        number("tv_weight", 0, lim.max_tv_weight)
+        number("style_scale", *lim.style_scale)
         for name in ("content_layers", "style_layers"):
             layers = tuple(getattr(self, name))
             bad = [l for l in layers if l not in LAYERS]
             need(not bad, f"unknown layer {bad[0]!r} in {name}; VGG-19 layers are "
                           f"{', '.join(LAYERS)}" if bad else "")
         need(self.content_layers or self.style_layers, "at least one content or style layer is needed")
+        need(self.style_layers or not self.style_weight,
+             "give at least one style layer (conv1_1 ... conv5_1) a weight above 0")
         if self.layer_weights is not None:
             need(len(self.layer_weights) == len(self.style_layers),
                  f"layer_weights has {len(self.layer_weights)} values for "
                  f"{len(self.style_layers)} style layers")
-            need(all(w >= 0 for w in self.layer_weights), "layer_weights must be >= 0")
+            need(all(_finite(w) and 0 <= w <= lim.max_layer_weight for w in self.layer_weights),
+                 f"layer_weights must be from 0 to {lim.max_layer_weight:g}")
         if self.style_blend is not None:
             need(len(self.style_blend) == n_styles,
                  f"style_blend has {len(self.style_blend)} weights for {n_styles} style images")
-            need(all(w >= 0 for w in self.style_blend) and sum(self.style_blend) > 0,
-                 "style_blend weights must be >= 0 and not all 0")
+            need(all(_finite(w) and 0 <= w <= lim.max_blend for w in self.style_blend)
+                 and sum(self.style_blend) > 0,
+                 f"style_blend weights must be from 0 to {lim.max_blend:g} and not all 0")
         need(isinstance(self.frame_every, int) and self.frame_every >= 1, "frame_every must be >= 1")
         need(self.frame_seconds is None or self.frame_seconds > 0, "frame_seconds must be > 0")
         return self
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def field_names() -> list[str]:

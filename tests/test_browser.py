@@ -1,22 +1,41 @@
 """A real visitor in a real browser (Debian's Chromium driven by Playwright; never `playwright
-install`): upload a photo and a painting, press Paint, watch the picture change, press Stop.
+install`): what the page shows, checked where the visitor looks.
 
-NST_SCREENSHOTS=DIR saves the screenshots there (scripts/readme_images.py uses it for README);
+NST_SCREENSHOTS=DIR saves the paint screenshots there (scripts/readme_images.py uses it for README);
 NST_SHOT_FRAMES=N waits for N picture changes before Stop (default 2: a fast test).
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
-from test_app import server  # noqa: F401  (the same real server fixture)
+from test_app import assert_no_jump, server  # noqa: F401  (the same real server fixture)
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+DESKTOP, PHONE = (1280, 900), (390, 844)
+NOT_AN_IMAGE = "This file is not an image that can be read"
+# Keeps a copy of every queue stream the page reads, so a test can see the data the page got.
+TEE_SSE = """
+window.__sse = [];
+const _fetch = window.fetch;
+window.fetch = async (...args) => {
+  const res = await _fetch(...args);
+  const url = String((args[0] && args[0].url) || args[0]);
+  if (!url.includes("queue/data") || !res.body) return res;
+  const [mine, copy] = res.body.tee();
+  (async () => { const r = copy.getReader(), d = new TextDecoder();
+    for (;;) { const {done, value} = await r.read(); if (done) break; window.__sse.push(d.decode(value)); } })();
+  return new Response(mine, {headers: res.headers, status: res.status});
+};
+"""
 
 
 @pytest.fixture(scope="module")
@@ -33,19 +52,81 @@ def browser():
         b.close()
 
 
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("browser")
+    (d / "notes.jpg").write_text("this is a text file, renamed")
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:400, 0:3000]
+    Image.fromarray(np.stack([xx % 255, yy % 200, (xx + yy) % 180], -1).astype(np.uint8)).save(d / "wide.png")
+    grey = np.repeat((128 + 60 * np.sin(np.mgrid[0:96, 0:128][1] / 6.0))[..., None], 3, -1)
+    Image.fromarray(grey.astype(np.uint8)).save(d / "grey.png")  # a photo without colour
+    for name, colour in (("blue", (30, 60, 220)), ("red", (220, 40, 30))):
+        a = np.clip(np.array(colour) + rng.integers(-40, 40, (48, 48, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(a).resize((96, 96), Image.NEAREST).save(d / f"{name}.png")
+    return d
+
+
+def _page(browser, server, size=DESKTOP):  # noqa: F811
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+    page.add_init_script(TEE_SSE)
+    page.goto(server)
+    return page
+
+
+def _pictures(page, photo, painting):
+    page.set_input_files("#content input[type=file]", str(photo))
+    page.set_input_files("#style input[type=file]", str(painting))
+    page.wait_for_selector("#content img")
+    page.wait_for_selector("#style img")
+
+
+def _advanced(page, **values):
+    """Open Advanced and type values into its number boxes (elem_id -> value)."""
+    page.click("#advanced > button")
+    for elem, value in values.items():
+        box = page.locator(f"#{elem} input[type=number]")
+        box.fill(str(value))
+        box.press("Enter")
+    page.wait_for_timeout(300)
+
+
 def _live_src(page) -> str:
     return page.eval_on_selector("#live img", "img => img.src") if page.query_selector("#live img") else ""
 
 
-@pytest.mark.parametrize("width, height", [(1280, 1000), (390, 1700)], ids=["desktop", "phone"])
-def test_paint_watch_it_change_then_stop(server, browser, tmp_path, width, height):  # noqa: F811
-    page = browser.new_page(viewport={"width": width, "height": height})
-    page.goto(server)
-    page.set_input_files("#content input[type=file]", str(EXAMPLES / "photos" / "chelsea.jpg"))
-    page.set_input_files("#style input[type=file]", str(EXAMPLES / "styles" / "swirling_night.jpg"))
-    page.wait_for_selector("#content img")
-    page.wait_for_selector("#style img")
+def _wait_done(page, timeout=120_000):
+    page.wait_for_selector("#status :text-matches('Done|Stopped')", timeout=timeout)
+    page.wait_for_timeout(500)
+
+
+def _received(page) -> list:
+    """Every output value the page received from the server, oldest first."""
+    values = []
+    for line in "".join(page.evaluate("window.__sse")).splitlines():
+        if line.startswith("data: "):
+            values += (json.loads(line[6:]).get("output") or {}).get("data") or []
+    return values
+
+
+def _charts(page) -> list[dict]:
+    """Every loss chart the page received, oldest first (Vega-Lite specs)."""
+    return [json.loads(v["plot"]) for v in _received(page) if isinstance(v, dict) and v.get("type") == "altair"]
+
+
+def _not_dimmed(page, selector: str):
+    state = page.eval_on_selector(selector, "b => [b.disabled, getComputedStyle(b).opacity]")
+    assert state == [False, "1"], f"{selector} is left disabled or dimmed: {state}"
+
+
+@pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_paint_watch_it_change_then_stop(server, browser, tmp_path, size):  # noqa: F811
+    page = _page(browser, server, size)
+    _pictures(page, EXAMPLES / "photos" / "chelsea.jpg", EXAMPLES / "styles" / "starry_night.jpg")
     page.click("#paint")
+    page.wait_for_timeout(1500)  # the smooth scroll
+    top, bottom = page.eval_on_selector("#live", "e => [e.getBoundingClientRect().top, e.getBoundingClientRect().bottom]")
+    assert -2 <= top and bottom <= size[1] + 2, f"the live picture is not in view after Paint: {top}..{bottom}"
 
     seen, wanted = set(), int(os.environ.get("NST_SHOT_FRAMES", 2))
     for _ in range(1200):  # the picture must change at least `wanted` times while painting
@@ -56,15 +137,109 @@ def test_paint_watch_it_change_then_stop(server, browser, tmp_path, width, heigh
             break
         page.wait_for_timeout(100)
     assert len(seen) > wanted, f"the output changed {len(seen) - 1} times, not {wanted}"
+    assert "left" in page.inner_text("#status") and "per step" in page.inner_text("#details")
 
     page.click("#stop")
     page.wait_for_selector("#status :text('Stopped')", timeout=30_000)  # ended, best image kept
     page.wait_for_selector("#download", state="visible")
-    assert "Stopped" in page.inner_text("#status")
-    page.wait_for_timeout(600)  # let the loss plot and the before/after slider settle
+    page.wait_for_timeout(800)  # let the loss chart and the before/after slider settle
     shots = Path(os.environ.get("NST_SCREENSHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
-    shot = shots / f"app-{'phone' if width < 600 else 'desktop'}.png"
+    shot = shots / f"app-{'phone' if size == PHONE else 'desktop'}.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
+    page.close()
+
+
+def test_the_loss_chart_continues_across_a_level_change(server, browser):  # noqa: F811
+    page = _page(browser, server)
+    _pictures(page, EXAMPLES / "photos" / "chelsea.jpg", EXAMPLES / "styles" / "the_scream.jpg")
+    _advanced(page, steps=30)  # quick preset: 128 then 256 px
+    page.click("#paint")
+    _wait_done(page)
+    charts = _charts(page)
+    assert charts, "no loss chart reached the page"
+    assert_no_jump(charts[-1])
+    w, h = page.eval_on_selector("#losses canvas", "c => [c.clientWidth, c.clientHeight]")
+    assert w > 300 and h > 150  # drawn, not collapsed
+    page.close()
+
+
+def test_a_refused_upload_is_named_on_both_tabs(server, browser, files):  # noqa: F811
+    page = _page(browser, server)
+    page.set_input_files("#content input[type=file]", str(files / "notes.jpg"))
+    page.set_input_files("#style input[type=file]", str(EXAMPLES / "styles" / "starry_night.jpg"))
+    page.wait_for_selector(f"#content-note :text('{NOT_AN_IMAGE}')", timeout=15_000)  # at upload
+    page.click("#paint")
+    page.wait_for_selector(f"#status :text('{NOT_AN_IMAGE}')", timeout=15_000)  # in the status line
+    assert any(NOT_AN_IMAGE in t.inner_text() and "photo" in t.inner_text()
+               for t in page.query_selector_all(".toast-body"))  # and as a toast naming the photo
+    page.wait_for_timeout(500)
+    _not_dimmed(page, "#paint")
+
+    page.get_by_role("tab", name="Explore").click()
+    page.set_input_files("#explore-image input[type=file]", str(files / "notes.jpg"))
+    page.click("#explore-go")
+    page.wait_for_selector(f"#explore-status :text('{NOT_AN_IMAGE}')", timeout=30_000)
+    page.wait_for_timeout(500)
+    _not_dimmed(page, "#explore-go")
+    page.set_input_files("#explore-image input[type=file]", str(EXAMPLES / "photos" / "coffee.jpg"))
+    page.click("#ratio_row-go")  # the α/β row without a painting
+    page.wait_for_selector("#ratio_row-status :text('Please add the painting')", timeout=30_000)
+    assert any("Please add the painting" in t.inner_text() for t in page.query_selector_all(".toast-body"))
+    page.wait_for_timeout(500)
+    _not_dimmed(page, "#ratio_row-go")
+    page.close()
+
+
+def test_a_wide_panorama_is_painted_with_a_usable_short_side(server, browser, files):  # noqa: F811
+    page = _page(browser, server)
+    _pictures(page, files / "wide.png", EXAMPLES / "styles" / "mosaic.jpg")
+    _advanced(page, steps=10)
+    page.click("#paint")
+    _wait_done(page)
+    status = page.inner_text("#status")
+    assert "times as wide" in status, status
+    w, h = map(int, page.inner_text("#download").split("(")[1].rstrip(")").split("×"))
+    assert w / h > 7 and h >= 80, (w, h)  # the panorama's shape, not a 256x34 sliver
+    page.close()
+
+
+def test_two_paint_clicks_then_stop_stops_everything(server, browser):  # noqa: F811
+    from nst.ui import run
+    page = _page(browser, server)
+    _pictures(page, EXAMPLES / "photos" / "rocket.jpg", EXAMPLES / "styles" / "shipwreck.jpg")
+    _advanced(page, steps=800, size=256)
+    page.click("#paint")
+    page.click("#paint")
+    page.wait_for_selector("#status :text('Painting')", timeout=60_000)
+    page.click("#stop")
+    page.wait_for_selector("#status :text('Stopped')", timeout=30_000)
+    page.wait_for_timeout(3000)  # a run that Stop missed would be painting again by now
+    assert "Painting" not in page.inner_text("#status")
+    assert run.RUNS.count() == 0  # no run left waiting or painting on the server
+    page.close()
+
+
+def test_blend_weights_follow_their_slots(server, browser, files):  # noqa: F811
+    """Painting 1 (blue) nearly off, no painting 2, painting 3 (red) at full weight: red wins.
+    (Weights by position gave painting 3 the empty slot 2's weight, 0, and painted blue.)"""
+    import httpx
+    page = _page(browser, server)
+    _pictures(page, files / "grey.png", files / "blue.png")
+    page.click("text=Blend more paintings")
+    page.set_input_files("#style_3 input[type=file]", str(files / "red.png"))
+    page.wait_for_selector("#style_3 img")
+    for elem, value in (("blend_1", 0.05), ("blend_2", 0), ("blend_3", 1)):
+        box = page.locator(f"#{elem} input[type=number]")
+        box.fill(str(value))
+        box.press("Enter")
+    _advanced(page, size=64, steps=60)
+    page.click("#paint")
+    _wait_done(page)
+    pngs = [v["value"] for v in _received(page) if isinstance(v, dict) and "Download" in str(v.get("label"))]
+    data = httpx.get(pngs[-1]["url"]).content  # the PNG the page offers for download
+    out = np.asarray(Image.open(__import__("io").BytesIO(data)).convert("RGB"), float)
+    red, blue = out[..., 0].mean(), out[..., 2].mean()
+    assert red > blue + 20, (red, blue)
     page.close()

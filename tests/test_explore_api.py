@@ -43,7 +43,8 @@ def test_reconstruct_streams_frames_with_only_image_layer_and_mode(client, photo
 def test_figure_returns_the_whole_grid(client, photo):
     grid, status = client.predict(handle_file(photo), None, 32, 3, api_name="/figure")
     img = Image.open(grid)
-    assert "Done: 10 reconstructions" in status
+    assert "Done**: 10 reconstructions" in status
+    assert "The Starry Night" in status  # no painting given: the example one, and it says so
     # 2 rows x (original + 5 reconstructions) of 32 px cells, plus padding and captions
     assert img.width > 6 * 32 and img.height > 2 * 32
     # every reconstruction cell was painted: no column of the grid is left blank
@@ -68,12 +69,12 @@ def test_out_of_range_steps_are_refused(client, photo):
 def test_missing_image_is_refused_in_words(client):
     with pytest.raises(AppError) as err:
         client.predict(None, "conv1_1", "content", api_name="/reconstruct")
-    assert "Please add an image" in str(err.value)
+    assert "Please add the image" in str(err.value)
 
 
 def test_activations_return_heat_maps_and_patches(client, photo):
-    maps, patches = client.predict(handle_file(photo), "conv1_2", 3, api_name="/activations")
-    assert len(maps) == 4  # the input and its three most active channels
+    maps, patches, status = client.predict(handle_file(photo), "conv1_2", 3, api_name="/activations")
+    assert len(maps) == 4 and "Done" in status  # the input and its three most active channels
     grid = Image.open(patches)
     assert grid.width > 4 * 72 and grid.height > 4 * 72  # four channels, several patches each
 
@@ -83,3 +84,18 @@ def test_the_tab_publishes_reconstruct_and_figure(client):
     assert [p["parameter_name"] for p in api["/reconstruct"]["parameters"][:3]] == ["image", "layer", "mode"]
     assert all(p["parameter_has_default"] for p in api["/reconstruct"]["parameters"][1:])
     assert "/figure" in api
+
+
+def test_a_job_leaves_no_timer_behind_and_examples_open_once(photo):
+    """In-process: the wall-clock Timer ends with its job, and the example pictures for the patch
+    search are opened once per server, not on every click."""
+    import threading
+
+    from nst.ui import explore as tab
+    *_, last = tab.reconstruct(photo, "conv1_1", "content", steps=2, size=32)
+    assert "Done" in last[1]
+    assert not [t for t in threading.enumerate() if isinstance(t, threading.Timer) and t.is_alive()]
+    tab._example_images.cache_clear()
+    for _ in range(2):
+        *_, out = tab.activations(photo, "conv1_1", 2)
+    assert tab._example_images.cache_info().misses == 1 and "Done" in out[2]

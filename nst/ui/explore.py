@@ -1,0 +1,321 @@
+"""The "Explore" tab: what each VGG-19 layer sees (wiring only; the maths is in nst.explore).
+
+Public API endpoints registered here: /reconstruct (streams frames), /figure (streams the
+Figure-1 grid as it fills, ends with the whole grid), /ratio_row and /activations. Every
+parameter is checked on the server by Settings.validate; a refusal is a sentence, shown in the
+page as a toast and in the section's status line.
+"""
+from __future__ import annotations
+
+import inspect
+import re
+import threading
+import time
+from contextlib import contextmanager
+from functools import lru_cache
+
+import gradio as gr
+
+from .. import explore
+from ..settings import LAYERS, Limits
+from . import run
+from .image_input import image_input
+from .paint import EXAMPLES as EXAMPLE_DIR
+from .paint import PHOTOS, STYLES
+
+EXAMPLES = PHOTOS + STYLES
+DEFAULT_PAINTING = EXAMPLE_DIR / "styles" / "starry_night.jpg"  # Figure 1's style row without one
+# per reconstruction: keeps one visitor's job on a 2-core CPU short
+LIMITS = Limits(min_size=32, max_size=256, max_steps=400, max_seed=2**31 - 1)
+MAX_SIDE = 1024  # every view here works far below this size
+MAX_CHANNELS = 32
+MAX_SECONDS = 300  # wall clock per job; past it the job stops with what it has
+RATIO_EXPONENTS = (-5, -4, -3, -2)  # log10(alpha/beta) of the ratio row, as in the paper's Fig. 3
+RUN = dict(concurrency_limit=1, concurrency_id="device")  # one heavy job at a time, shared with Paint
+LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
+
+CONTENT_MD = r"""
+**Content from one layer.** Starting from white noise $\vec x$, the pixels are changed until the
+layer's responses $F^l$ match the photo's $P^l$:
+$$\mathcal{L}_{content}(\vec p, \vec x, l) = \tfrac12 \sum_{i,j} \left(F^l_{ij} - P^l_{ij}\right)^2$$
+Low layers pin down almost every pixel; high layers keep *what is where* and let the exact pixels go.
+
+**Style from a set of layers.** The Gram matrix of a layer keeps which features occur together, not
+where:
+$$G^l_{ij} = \sum_k F^l_{ik} F^l_{jk}$$
+$$E_l = \frac{1}{4 N_l^2 M_l^2} \sum_{i,j} \left(G^l_{ij} - A^l_{ij}\right)^2$$
+$$\mathcal{L}_{style} = \sum_l w_l E_l$$
+With only conv1_1 the result is fine local texture; adding deeper layers adds larger structures.
+"""
+FIGURE_MD = r"""
+**The paper's Figure 1**, on your pictures: top row, the content rebuilt from conv1_1, conv2_1,
+conv3_1, conv4_1, conv5_1 alone; bottom row, the painting's style rebuilt from {conv1_1},
+{conv1_1, conv2_1}, … up to conv5_1 (without a painting of yours: The Starry Night). Ten reconstructions of 100 L-BFGS steps each, at 128 px about a minute on a
+2-core CPU; the grid fills in as it goes.
+"""
+RATIO_MD = r"""
+**Content against style.** Style transfer minimises both terms at once:
+$$\mathcal{L}_{total}(\vec p, \vec a, \vec x) = \alpha\, \mathcal{L}_{content} + \beta\, \mathcal{L}_{style}$$
+The paper used $\alpha/\beta = 10^{-3}$ or $10^{-4}$. A small ratio lets the painting's texture
+take over; a large one gives back the photo. Each picture here starts from white noise, as in the
+paper's Figure 3.
+"""
+ACTIVATIONS_MD = r"""
+**What a layer responds to.** Each channel $k$ of a layer is a map
+$$F^l_k = \max\left(0,\; W^l_k * F^{l-1} + b^l_k\right)$$
+(bright = strong response). Below the maps, for a few channels, the patches of the example images
+and yours that drive them hardest, each cut to exactly what that unit can see: its receptive
+field, which grows by $(k-1)\,j$ at every layer (3×3 convolutions, 2×2 pools that double the
+step $j$): 3 px at conv1_1, 24 px at conv3_1, 156 px at conv5_1. Expect colours and edges in
+conv1, textures in conv3, object parts in conv5.
+"""
+
+
+# ---------------------------------------------------------------------------- checks
+def _picture(name: str, path):
+    return run.picture(name, path, max_side=MAX_SIDE)
+
+
+def _number(name: str, value) -> int | float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    return int(v) if v.is_integer() else v
+
+
+def _settings(size, steps, seed=0):
+    s = explore.recon_settings(size=_number("size", size), steps=_number("steps", steps),
+                               seed=_number("seed", seed))
+    return s.validate(limits=LIMITS)
+
+
+@contextmanager
+def _deadline():
+    """An Event that sets itself after MAX_SECONDS (the engine then ends with its best image);
+    its timer ends with the job."""
+    cancel = threading.Event()
+    timer = threading.Timer(MAX_SECONDS, cancel.set)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield cancel
+    finally:
+        timer.cancel()
+        timer.join()  # returns at once: a cancelled Timer's thread just ends
+
+
+@lru_cache(maxsize=1)
+def _example_images():
+    """The example pictures for the patch search, opened once per server, at the size it uses."""
+    return tuple(run.picture("an example", p, max_side=2 * explore.PATCH_SIDE) for p in EXAMPLES)
+
+
+def _shown(fn, n_outputs: int):
+    """fn's ValueErrors as sentences where the visitor looks: the section's status line (the
+    last output) and a toast."""
+    def wrapped(*args, **kwargs):
+        try:
+            yield from fn(*args, **kwargs)
+        except ValueError as e:
+            said = "**Not rendered.** " + run.sentence(e)
+            yield (*[gr.skip()] * (n_outputs - 1), said) if n_outputs > 1 else said
+            raise run.refuse(e) from None
+    wrapped.__name__, wrapped.__doc__ = fn.__name__, fn.__doc__
+    wrapped.__signature__ = inspect.signature(fn)
+    return wrapped
+
+
+def _wire(button, fn, prepare, inputs, outputs, name: str, **kw):
+    """Button -> a light check, queued beside the heavy jobs so that a refusal shows at once
+    (an error raised outside Gradio's queue reaches the page as a bare "Error") -> the job,
+    public as /`name`. Returns the job's event (for Stop)."""
+    def check(*values):
+        prepare(*values)  # a ValueError here is shown by _shown
+        yield gr.skip()
+
+    check = _shown(check, 1)
+    return button.click(check, inputs, outputs[-1], concurrency_limit=None, show_progress="hidden",
+                        api_visibility="private").success(_shown(fn, len(outputs)), inputs, outputs,
+                                                          api_name=name, **kw, **RUN)
+
+
+# ---------------------------------------------------------------------------- handlers
+# Each job's checks live in its _prepare_* function: the job calls it, and so does the light
+# check that runs the moment its button is pressed (see _wire).
+def _layer(layer) -> str:
+    if layer not in LAYERS:
+        raise ValueError(f"unknown layer {layer!r}; VGG-19 layers are {', '.join(LAYERS)}")
+    return layer
+
+
+def _prepare_reconstruct(image, layer="conv4_2", mode="content", steps=100, size=128, seed=0):
+    if mode not in explore.MODES:
+        raise ValueError(f"mode must be one of {', '.join(explore.MODES)}; got {mode!r}")
+    return _picture("the image", image), _layer(layer), _settings(size, steps, seed)
+
+
+def reconstruct(image, layer: str = "conv4_2", mode: str = "content", steps: int = 100,
+                size: int = 128, seed: int = 0):
+    """Rebuild an image from white noise using only one layer's content, or the style (Gram
+    matrices) of the layers up to one; streams (picture so far, status)."""
+    img, layer, s = _prepare_reconstruct(image, layer, mode, steps, size, seed)
+    what = (f"content from {layer}" if mode == "content"
+            else "style from " + ", ".join(explore.style_layers_upto(layer)))
+    with _deadline() as cancel:
+        for f in explore.reconstruct(img, layer, mode, s, cancel=cancel):
+            yield f.image, (f"{'**Done**' if f.done else 'Rebuilding'} {what}: step {f.step} of {f.total}, "
+                            f"loss {f.losses.get('total', float('nan')):.3g}, {f.elapsed:.1f} s")
+
+
+def _prepare_figure(content, style=None, size=128, steps=100):
+    given = style not in (None, "")
+    return (_picture("the image", content), _picture("the painting", style if given else DEFAULT_PAINTING),
+            _settings(size, steps), given)
+
+
+def figure(content, style=None, size: int = 128, steps: int = 100, progress=gr.Progress()):
+    """The paper's Figure 1 for these images; without a painting the style row uses The Starry
+    Night (an example) and says so. Streams the grid as it fills and ends with the whole grid."""
+    c, st, s, given = _prepare_figure(content, style, size, steps)
+    note = "" if given else " No painting was given, so the style row uses the example The Starry Night."
+    t0 = time.perf_counter()
+    with _deadline() as cancel:
+        for p in explore.figure1(c, st, s, cancel=cancel):
+            frac = (p.cell + (p.frame.step / p.frame.total if p.frame else 0)) / p.cells
+            progress(1.0 if p.done else frac, desc=p.label)
+            yield p.image, _figure_status(p, t0) + note
+
+
+def _figure_status(p: explore.FigureProgress, t0: float) -> str:
+    if p.done:
+        return f"**Done**: {len(p.times)} reconstructions in {time.perf_counter() - t0:.0f} s."
+    return f"Cell {p.cell + 1} of {p.cells}: {p.label}, step {p.frame.step} of {p.frame.total}."
+
+
+def _prepare_ratio_row(content, style, size=128, steps=100):
+    return _picture("the image", content), _picture("the painting", style), _settings(size, steps)
+
+
+def ratio_row(content, style, size: int = 128, steps: int = 100, progress=gr.Progress()):
+    """The same photo and painting at alpha/beta = 1e-5 ... 1e-2, each from white noise."""
+    c, st, s = _prepare_ratio_row(content, style, size, steps)
+    t0 = time.perf_counter()
+    ratios = [10.0 ** e for e in RATIO_EXPONENTS]
+    with _deadline() as cancel:
+        for p in explore.ratio_row(c, st, ratios, s, cancel=cancel):
+            progress(1.0 if p.done else (p.cell + 0.5) / p.cells, desc=p.label)
+            yield p.image, _figure_status(p, t0)
+
+
+def _prepare_activations(image, layer="conv3_1", channels=8):
+    n = _number("channels", channels)
+    if not (isinstance(n, int) and 1 <= n <= MAX_CHANNELS):
+        raise ValueError(f"channels must be a whole number from 1 to {MAX_CHANNELS}, got {channels!r}")
+    return _picture("the image", image), _layer(layer), n
+
+
+def activations(image, layer: str = "conv3_1", channels: int = 8):
+    """The most active channels of a layer as heat maps, and for four of them the patches of the
+    example images and this one that drive them hardest."""
+    img, layer, n = _prepare_activations(image, layer, channels)
+    maps = [(im, _short(caption)) for im, caption in explore.activation_maps(img, layer, n)]
+    found = explore.top_patches([img, *_example_images()], layer, n_channels=4)
+    yield maps, explore.patches_grid(layer, found), f"**Done**: {layer}, {n} channels."
+
+
+def _short(caption: str) -> str:
+    """'conv3_1 channel 12: mean 0.5, max 3.1' -> 'channel 12 · max 3.1' (fits under a thumbnail)."""
+    m = re.match(r"\S+ channel (\d+): mean \S+, max (\S+)", caption)
+    return f"channel {m[1]} · max {m[2]}" if m else caption.replace("input ", "your image ")
+
+
+# ---------------------------------------------------------------------------- layout
+def build(content=None, style=None):
+    """Called inside `with gr.Tab("Explore")`. `content`/`style`: the Paint tab's image inputs,
+    if given, for the "use the current photo/painting" buttons."""
+    gr.Markdown("## What VGG-19 sees\nGatys et al. found that a trained network keeps content and "
+                "style apart. Rebuild a picture from one layer at a time and see for yourself.")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=4, min_width=280):
+            image = image_input(label="Image to rebuild", height=220, sources=["upload", "clipboard"],
+                                elem_id="explore-image")
+            gr.Examples([[str(p)] for p in EXAMPLES], [image], label="Examples", examples_per_page=13)
+            _copy_buttons(content, style, image)
+        with gr.Column(scale=4, min_width=280):
+            gr.Markdown(CONTENT_MD, latex_delimiters=LATEX)
+    # the controls and the button beside the picture they make, so it is in view when pressed
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=4, min_width=280):
+            mode = gr.Radio([("content from layer …", "content"), ("style from layers up to …", "style")],
+                            value="content", label="Rebuild", elem_id="explore-mode")
+            layer = gr.Dropdown(list(LAYERS), value="conv4_2", label="Layer", elem_id="explore-layer")
+            with gr.Row():
+                steps = gr.Slider(1, LIMITS.max_steps, 100, step=1, label="L-BFGS steps", min_width=120)
+                size = gr.Slider(LIMITS.min_size, LIMITS.max_size, 128, step=16, label="Size, px", min_width=120)
+                seed = gr.Number(0, label="Noise seed", precision=0, minimum=0, maximum=LIMITS.max_seed,
+                                 min_width=90)
+            with gr.Row():
+                go = gr.Button("Rebuild", variant="primary", elem_id="explore-go")
+                stop = gr.Button("Stop", variant="stop")
+        with gr.Column(scale=4, min_width=280):
+            recon = gr.Image(label="Reconstruction", format="jpeg", interactive=False, height=300,
+                             elem_id="explore-out")
+            recon_status = gr.Markdown("", elem_id="explore-status")
+    job = _wire(go, reconstruct, _prepare_reconstruct, [image, layer, mode, steps, size, seed],
+                [recon, recon_status], "reconstruct", show_progress="minimal")
+    stop.click(None, None, None, cancels=[job], api_visibility="private")
+
+    _grid_section(figure, _prepare_figure, "figure", image, FIGURE_MD, "Painting (empty: The Starry Night)",
+                  "Render Figure 1", "Figure 1")
+    _grid_section(ratio_row, _prepare_ratio_row, "ratio_row", image, RATIO_MD, "Painting",
+                  "Render α/β = 1e-5 … 1e-2", "α/β row")
+
+    gr.Markdown("---")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=240):
+            gr.Markdown(ACTIVATIONS_MD, latex_delimiters=LATEX)
+            a_layer = gr.Dropdown(list(LAYERS), value="conv3_1", label="Layer", elem_id="act-layer")
+            a_n = gr.Slider(1, MAX_CHANNELS, 8, step=1, label="Channels to show")
+            a_go = gr.Button("Show what this layer sees", variant="primary", elem_id="act-go")
+            a_status = gr.Markdown("", elem_id="act-status")
+        with gr.Column(scale=8, min_width=320):
+            maps = gr.Gallery(label="Most active channels (first: the image being rebuilt)", columns=3,
+                              height="auto", format="jpeg", elem_id="act-maps", elem_classes="captions")
+            patches = gr.Image(label="Top-activating patches (rows: channels)", format="png",
+                               interactive=False, elem_id="act-patches")
+    _wire(a_go, activations, _prepare_activations, [image, a_layer, a_n], [maps, patches, a_status],
+          "activations")
+
+
+def _grid_section(fn, prepare, name: str, image, md: str, second_label: str, button: str, out_label: str):
+    """A figure that renders cell by cell: the explanation, a second image, size and steps, a
+    button, and the grid streaming in; registered as the API endpoint /`name`."""
+    gr.Markdown("---")
+    gr.Markdown(md, latex_delimiters=LATEX)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=240):
+            second = image_input(label=second_label, height=160, sources=["upload", "clipboard"],
+                                 elem_id=f"{name}-image")
+            with gr.Row():
+                size = gr.Slider(LIMITS.min_size, LIMITS.max_size, 128, step=16, label="Cell size, px",
+                                 min_width=120)
+                steps = gr.Slider(1, LIMITS.max_steps, 100, step=1, label="Steps per cell", min_width=120)
+            go = gr.Button(button, variant="primary", elem_id=f"{name}-go")
+            status = gr.Markdown("", elem_id=f"{name}-status")
+        with gr.Column(scale=8, min_width=320):
+            out = gr.Image(label=out_label, format="jpeg", interactive=False, elem_id=f"{name}-out")
+    _wire(go, fn, prepare, [image, second, size, steps], [out, status], name, show_progress="full",
+          show_progress_on=[out])
+
+
+def _copy_buttons(content, style, target):
+    """'Use the current photo / painting' buttons, when the Paint tab's inputs were passed in."""
+    pairs = [(c, label) for c, label in ((content, "Use the current photo"),
+                                         (style, "Use the current painting")) if c is not None]
+    if not pairs:
+        return
+    with gr.Row():
+        for source, label in pairs:
+            gr.Button(label, size="sm").click(lambda v: v, source, target, queue=False,
+                                              api_visibility="private")

@@ -1,0 +1,153 @@
+"""Progress display: the time-left clock, the status and details lines, and the loss chart."""
+from __future__ import annotations
+
+import json
+import math
+
+from gradio.components.plot import PlotData
+
+from ..engine import Frame
+from ..images import fit_size
+
+TERMS = ("content", "style", "total")
+COLOURS = {"content": "#2563eb", "style": "#d97706", "total": "#dc2626"}
+LEGEND = {"content": "content (unlike the photo)", "style": "style (unlike the painting)",
+          "total": "total (what is minimised)"}
+MAX_POINTS = 240  # per line: enough for a smooth curve, small enough to send 3 times a second
+PRECISION_WORDS = {"bf16": "16-bit (bf16) arithmetic", "fp32": "32-bit (fp32) arithmetic"}
+OPTIMIZER_WORDS = {"adam": "Adam optimiser", "lbfgs": "L-BFGS optimiser (the paper's)"}
+
+
+class Clock:
+    """s/step and time left, from the engine's own level plan (Frame.info['plan']): later levels
+    cost more per step, by their pixel count."""
+
+    def __init__(self):
+        self.mark = (0, 0, 0.0)  # level, step, elapsed when this level was first seen
+        self.prev = (0, 0.0)  # step, elapsed of the previous frame
+
+    def __call__(self, f: Frame) -> tuple[float, float]:
+        plan = f.info.get("plan") or [(max(f.image.size), f.total)]
+        if f.scale != self.mark[0]:
+            self.mark = (f.scale, *self.prev)
+        self.prev = (f.step, f.elapsed)
+        _, step0, t0 = self.mark
+        per_step = (f.elapsed - t0) / max(1, f.step - step0)
+        level = min(f.scale, len(plan) - 1)
+        side = plan[level][0]
+        left_here = sum(n for _, n in plan[: level + 1]) - f.step
+        later = sum(n * (sz / side) ** 2 for sz, n in plan[level + 1:])
+        return per_step, per_step * (left_here + later)
+
+
+def status(f: Frame, clock: Clock, note: str = "", ending: str = "Done") -> tuple[str, str]:
+    """(status line, details line) in a visitor's words: size, step and time left first; level,
+    speed, device, precision and optimiser below."""
+    per_step, left = clock(f)
+    plan = f.info.get("plan") or []
+    w, h = fit_size(*f.image.size, plan[-1][0]) if plan and not f.done else f.image.size  # the final size
+    i = f.info
+    device = {"cpu": "CPU", "cuda": "GPU", "mps": "Apple GPU"}.get(str(i.get("device", "?")).split(":")[0], "?")
+    how = " · ".join(x for x in (device, PRECISION_WORDS.get(i.get("precision"), ""),
+                                 OPTIMIZER_WORDS.get(i.get("optimizer"), "")) if x)
+    extra = f"  \n{note}" if note else ""  # e.g. why a panorama got more pixels
+    if f.done:
+        bold, _, rest = ending.partition(":")
+        head = f"**{bold}**{':' + rest if rest else ''} · {w}×{h} px · {f.step} steps in {f.elapsed:.1f} s{extra}"
+        return head, f"{per_step:.2f} s per step at the end · {how}"
+    level = (f"level {f.scale + 1} of {f.levels}, {plan[f.scale][0]} px · " if len(plan) > 1 else "")
+    return (f"**Painting** {w}×{h} px · step {f.step} of {f.total} · about {_seconds(left)} left{extra}",
+            f"{level}{per_step:.2f} s per step · {how}")
+
+
+def _seconds(s: float) -> str:
+    return f"{s:.0f} s" if s < 90 else f"{s / 60:.0f} min"
+
+
+class LossCurve:
+    """Each loss relative to its first value, on a log axis. Within a pyramid level that is just
+    progress; a finer level starts from an upsampled, blurrier picture whose raw losses are
+    higher (a different image size, not a setback), so each level is scaled to continue from
+    where the previous one ended, and the level changes are marked."""
+
+    def __init__(self):
+        self.rows: list[dict] = []  # {'step', 'term', 'value'}
+        self.levels: list[dict] = []  # {'step', 'label'}: where each finer level starts
+        self._level, self._base, self._carry = None, {}, {t: 1.0 for t in TERMS}
+
+    def add(self, f: Frame) -> None:
+        if f.scale != self._level:
+            if self._level is not None:
+                plan = f.info.get("plan") or []
+                label = f"{plan[f.scale][0]} px" if f.scale < len(plan) else f"level {f.scale + 1}"
+                self.levels.append({"step": f.step, "label": label})
+            self._level, self._base = f.scale, {}
+        for t in TERMS:
+            v = f.losses.get(t)
+            if v is None or not math.isfinite(v) or v <= 0:  # a log axis has no 0
+                continue
+            base = self._base.setdefault(t, v / self._carry[t])
+            self._carry[t] = v / base
+            self.rows.append({"step": f.step, "term": t, "value": v / base})
+        if len(self.rows) > 2 * MAX_POINTS * len(TERMS):
+            self._thin()
+
+    def _thin(self) -> None:
+        """Halve the older points (every other frame), keeping the newest and each level's first."""
+        starts = {lv["step"] for lv in self.levels}
+        steps = sorted({r["step"] for r in self.rows})
+        keep = set(steps[::2]) | set(steps[-MAX_POINTS // 4:]) | starts | {steps[0]}
+        self.rows = [r for r in self.rows if r["step"] in keep]
+
+    def _decades(self) -> list[float]:
+        """Axis ticks at the powers of ten the lines span (a log axis otherwise grids every digit)."""
+        values = [r["value"] for r in self.rows]
+        lo, hi = math.floor(math.log10(min(values))), math.ceil(math.log10(max(values)))
+        return [10.0 ** k for k in range(lo, hi + 1)]
+
+    def chart(self, total_steps: int) -> PlotData | None:
+        """A Vega-Lite spec for gr.Plot: three lines, legend inside the frame, level changes
+        as dotted rules with their size."""
+        if not self.rows:
+            return None
+        x = {"field": "step", "type": "quantitative", "title": "step",
+             "scale": {"domain": [0, max(total_steps, 1)], "nice": False}}
+        legend = {"orient": "bottom-left", "title": None, "fillColor": "rgba(255,255,255,0.85)",
+                  "padding": 4, "labelLimit": 260, "symbolStrokeWidth": 3}
+        scale = {"domain": list(TERMS), "range": [COLOURS[t] for t in TERMS]}
+        layers = [{
+            "data": {"values": [{**r, "name": LEGEND[r["term"]]} for r in self.rows]},
+            "mark": {"type": "line", "strokeWidth": 2.2, "clip": True, "interpolate": "monotone"},
+            "encoding": {
+                "x": x,
+                "y": {"field": "value", "type": "quantitative", "title": "relative to the start",
+                      "scale": {"type": "log"}, "axis": {"format": "~g", "values": self._decades()}},
+                "color": {"field": "name", "type": "nominal", "legend": legend,
+                          "scale": {"domain": [LEGEND[t] for t in TERMS], "range": scale["range"]}},
+                "strokeDash": {"field": "name", "type": "nominal", "legend": legend,
+                               "scale": {"domain": [LEGEND[t] for t in TERMS],
+                                         "range": [[1, 0], [1, 0], [6, 3]]}},
+                "order": {"field": "step", "type": "quantitative"},
+            }}]
+        if self.levels:
+            marks = {"values": self.levels}
+            layers += [
+                {"data": marks, "mark": {"type": "rule", "strokeDash": [2, 3], "color": "#9ca3af"},
+                 "encoding": {"x": {**x, "field": "step"}}},
+                {"data": marks, "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 3,
+                                         "y": 3, "color": "#6b7280", "fontSize": 11},
+                 "encoding": {"x": {**x, "field": "step"}, "text": {"field": "label"}}},
+            ]
+        spec = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "width": "container",
+                "height": 200, "layer": layers,
+                "title": {"text": "How the losses fall", "anchor": "start", "fontSize": 13,
+                          "subtitle": "each relative to its start, log scale; lower = closer"}}
+        return PlotData(type="altair", plot=json.dumps(spec, separators=(",", ":")))
+
+
+def chart_rows(plot) -> list[dict]:
+    """The (step, term, value) rows drawn by a chart made by LossCurve.chart (for tests and API
+    callers: the chart's value as the API returns it)."""
+    spec = plot if isinstance(plot, dict) and "layer" in plot else json.loads(
+        plot["plot"] if isinstance(plot, dict) else plot.plot)
+    return spec["layer"][0]["data"]["values"]

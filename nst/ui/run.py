@@ -1,0 +1,173 @@
+"""Run control: what one visitor may ask of the machine, Stop, the wall-clock limit, ZeroGPU,
+refusals as sentences, and the temporary PNGs offered for download."""
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+import traceback
+import uuid
+from collections import defaultdict
+from contextlib import contextmanager
+from pathlib import Path
+
+try:  # ZeroGPU on Hugging Face Spaces (app.py imports it before torch, as it must be)
+    import spaces
+except ImportError:
+    spaces = None
+
+import gradio as gr
+from PIL import Image
+
+from ..engine import resolve_device, stylize
+from ..intake import ImageError, open_image
+from ..settings import Limits
+
+DEVICE = resolve_device("auto").type  # 'cpu' | 'cuda' | 'mps'
+# The same test as the spaces package's own (SPACES_ZERO_GPU = 1 / t / true).
+ON_ZEROGPU = spaces is not None and os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "t", "true")
+GPU = DEVICE != "cpu" or ON_ZEROGPU
+DEVICE_KIND = "cuda" if GPU else "cpu"  # which presets apply
+
+# What one visitor may ask of a shared machine; Settings.validate enforces them.
+LIMITS = Limits(min_size=64, max_size=1536 if GPU else 768, max_steps=2000 if GPU else 800,
+                lr=(0.1, 50.0), ratio=(1e-8, 1e2), style_scale=(0.25, 2.0), max_tv_weight=10.0,
+                max_layer_weight=1.0, max_blend=1.0, max_seed=2**31 - 1)
+MAX_SECONDS = float(os.environ.get("NST_MAX_SECONDS", 120 if GPU else 180))  # wall clock per run
+FRAME_SECONDS = 0.3  # a frame at least this often: 2-5 frames/s on any device, and prompt Stop
+QUEUE_SIZE = int(os.environ.get("NST_QUEUE_SIZE", 20))
+MAX_FILE_MB = 15
+WORK_SIDE = 2048  # inputs are shrunk to this long side on arrival (the engine resizes anyway)
+_PNG_DIR = Path(tempfile.gettempdir()) / "nst-app"
+
+
+# ---------------------------------------------------------------------------- refusals
+def sentence(err: Exception) -> str:
+    """A ValueError's text as a sentence: capital first letter, full stop."""
+    s = str(err).strip()
+    s = s[:1].upper() + s[1:]
+    return s if s.endswith((".", "!", "?")) else s + "."
+
+
+def refuse(err: Exception, title: str = "Please check the settings") -> gr.Error:
+    return gr.Error(sentence(err), title=title, print_exception=False)
+
+
+def picture(name: str, path, required: bool = True, max_side: int = WORK_SIDE) -> Image.Image | None:
+    """An uploaded image, or ValueError with a sentence that names which one was refused."""
+    if path in (None, ""):
+        if required:
+            raise ValueError(f"please add {name}")
+        return None
+    try:
+        img = open_image(path, max_side=max_side)  # big JPEGs decode at 1/2..1/8 scale
+    except ImageError as e:
+        raise ImageError(f"{name[:1].upper()}{name[1:]}: {e}", e.reason) from None
+    return img
+
+
+def upload_note(path) -> str:
+    """Checked the moment a file lands in an image box: '' if it is fine, else the sentence."""
+    if path in (None, ""):
+        return ""
+    try:
+        open_image(path, max_side=64)
+    except ImageError as e:
+        return f"⚠️ {e}"
+    return ""
+
+
+# ---------------------------------------------------------------------------- Stop
+class Runs:
+    """Each session's running runs, each with its own cancel Event, and when the session last
+    pressed Paint and Stop. Stop sets every Event of the session, so a second Paint click can never
+    leave a run that Stop no longer reaches; a run that starts after a Stop pressed since the
+    latest Paint (it waited in the queue) starts stopped. Times rather than Events for waiting
+    runs: Gradio may drop a click whose event is already pending, and a time cannot leak."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._running: dict[str, set[threading.Event]] = defaultdict(set)
+        self._asked: dict[str, float] = {}  # session -> when Paint was last pressed
+        self._stopped: dict[str, float] = {}  # session -> when Stop was last pressed
+
+    def arm(self, session: str) -> None:
+        """Paint was pressed (and passed its check): a Stop from now on reaches its run."""
+        with self._lock:
+            self._asked[session] = time.monotonic()
+            self._forget_old()
+
+    @contextmanager
+    def run(self, session: str | None):
+        """The cancel Event of the run starting now, registered while it runs."""
+        session = session or uuid.uuid4().hex
+        cancel = threading.Event()
+        with self._lock:
+            if self._stopped.get(session, -1.0) > self._asked.get(session, 0.0):
+                cancel.set()  # Stop was pressed while this run waited for its turn
+            self._running[session].add(cancel)
+        try:
+            yield cancel
+        finally:
+            with self._lock:
+                self._running[session].discard(cancel)
+                if not self._running[session]:
+                    del self._running[session]
+
+    def stop(self, session: str) -> None:
+        with self._lock:
+            self._stopped[session] = time.monotonic()
+            events = list(self._running.get(session, ()))
+        for ev in events:
+            ev.set()
+
+    def count(self) -> int:
+        """Runs painting now (for tests and monitoring)."""
+        with self._lock:
+            return sum(map(len, self._running.values()))
+
+    def _forget_old(self, age: float = 3600.0) -> None:
+        old = time.monotonic() - age
+        for table in (self._asked, self._stopped):
+            for k in [k for k, t in table.items() if t < old]:
+                del table[k]
+
+
+RUNS = Runs()
+
+
+def session_of(request: gr.Request | None) -> str | None:
+    return getattr(request, "session_hash", None)
+
+
+# ---------------------------------------------------------------------------- running
+def _on_device(fn):
+    """On ZeroGPU the run holds a GPU for at most MAX_SECONDS; elsewhere spaces.GPU is a no-op."""
+    return spaces.GPU(duration=int(MAX_SECONDS))(fn) if spaces is not None else fn
+
+
+@_on_device
+def frames(content, styles, settings, cancel, init_image=None):
+    # Frames carry PIL images, so this also works when ZeroGPU runs it in another process.
+    yield from stylize(content, styles, settings, cancel=cancel, init_image=init_image)
+
+
+def failure(err: Exception) -> gr.Error:
+    """What the visitor reads when a run breaks; the cause stays in the server log."""
+    if isinstance(err, (ValueError, FloatingPointError)):
+        return gr.Error(sentence(err), title="The run stopped", print_exception=False)
+    if "out of memory" in str(err).lower():
+        return gr.Error("The machine ran out of memory; try a smaller size.", title="Out of memory")
+    traceback.print_exception(err)  # the cause stays in the server log; the visitor gets a sentence
+    return gr.Error("This run failed on the server; please try a smaller size or other images.",
+                    title="The run stopped")
+
+
+def save_png(img: Image.Image) -> str:
+    _PNG_DIR.mkdir(exist_ok=True)
+    path = _PNG_DIR / f"stylized-{img.width}x{img.height}-{uuid.uuid4().hex[:8]}.png"
+    img.save(path)
+    return str(path)
+
+
