@@ -21,7 +21,7 @@ from .losses import content_loss, gram, guided_gram, guided_style_loss, style_lo
 from .settings import Settings
 from .vgg import load_vgg
 
-REF_AREA = 512 * 512  # alpha is specified for an image of this many pixels
+REF_SIDE = 512  # px: alpha is the paper's for an image with this long side
 COARSEST = 128  # px: the pyramid starts here (or at the output size if that is smaller)
 
 
@@ -114,10 +114,11 @@ class Objective:
                  mask: torch.Tensor | None = None):
         self.net, self.s, self.autocast, self.fmt = net, s, autocast, fmt
         # The content loss is a sum over the M_l positions of a map while each E_l is normalised by
-        # M_l^2, so their balance shifts with image area. alpha is meant for the paper's ~512 px
-        # images; rescaling it by area keeps one alpha/beta valid at every size and pyramid level.
-        self.area_scale = REF_AREA / (size_hw[0] * size_hw[1])
-        self.alpha = s.content_weight * self.area_scale
+        # M_l^2, so their balance shifts with image size. alpha is the paper's at a 512 px long
+        # side (there L is exactly alpha L_content + beta L_style); scaling it by (512/side)^2
+        # keeps that balance at every size and pyramid level.
+        self.alpha_scale = (REF_SIDE / max(size_hw)) ** 2
+        self.alpha = s.content_weight * self.alpha_scale
         self.beta = s.style_weight
         self.content_layers = tuple(s.content_layers) if self.alpha > 0 else ()
         self.style_layers = style_layers = tuple(s.style_layers) if self.beta > 0 else ()
@@ -126,7 +127,8 @@ class Objective:
         self.taps = tuple(dict.fromkeys(self.content_layers + style_layers))
         self.M = {l: self._m(l, size_hw) for l in style_layers}
         with torch.no_grad():
-            self.P = self.features(content) if self.content_layers else {}
+            # only as deep as the content layer: conv4_2 needs no block 5
+            self.P = self.features(content, self.content_layers) if self.content_layers else {}
             self.P = {l: self.P[l].float() for l in self.content_layers}
             # Gram sums grow with the style image's area; rescale to the output's so a style image
             # of another size or aspect asks for the same statistics.
@@ -170,7 +172,7 @@ class Objective:
     def steer(self, ratio=None, layer_weights=None, style_blend=None) -> None:
         """Apply live controls (nst/controls.py); None keeps a knob where it is."""
         if ratio is not None and self.beta > 0:
-            self.alpha = ratio * self.beta * self.area_scale
+            self.alpha = ratio * self.beta * self.alpha_scale
         if layer_weights is not None:
             self.layer_weights = dict(zip(self.style_layers, layer_weights))
         if style_blend is not None and self.A_each:
@@ -233,6 +235,11 @@ def _blend(s: Settings, n_styles: int) -> list[float]:
 def _make_optimizer(name: str, x: torch.Tensor, lr: float):
     if name == "adam":
         return torch.optim.Adam([x], lr=lr)
+    if name == "polish":
+        # After Adam has painted the picture, L-BFGS as the textbook runs it (no line search, one
+        # evaluation per step, long history): from a painted start its steps are sound.
+        return torch.optim.LBFGS([x], lr=1, max_iter=1, max_eval=1, history_size=100,
+                                 tolerance_grad=0, tolerance_change=0)
     # max_iter=1: one iteration per step() call, so frames and cancel stay per step; the
     # curvature history lives in the optimizer state and carries across calls. Without a line
     # search the first step (1/|g|_1, tiny at these loss scales) gives a curvature pair of pure
@@ -259,10 +266,17 @@ def level_plan(content_size: tuple[int, int], s: Settings) -> list[tuple[int, in
         raise ValueError(f"at size {s.size} the picture's short side would be {short_at(s.size)} px, "
                          f"but layer {max(layers, key=pools_before)} needs at least {short_min} px: "
                          f"use a larger size or a less elongated image")
-    levels = [lv for lv in plan_levels(s.size, s.steps, s.pyramid) if short_at(lv[0]) >= short_min]
-    if sum(n for _, n in levels) < s.steps:
-        levels[-1] = (levels[-1][0], levels[-1][1] + s.steps - sum(n for _, n in levels))
-    return levels
+    polish = _polish_steps(s)
+    main = s.steps - polish
+    levels = [lv for lv in plan_levels(s.size, main, s.pyramid) if short_at(lv[0]) >= short_min]
+    if sum(n for _, n in levels) < main:
+        levels[-1] = (levels[-1][0], levels[-1][1] + main - sum(n for _, n in levels))
+    return levels + [(s.size, polish)] * bool(polish)
+
+
+def _polish_steps(s: Settings) -> int:
+    """Steps of the final L-BFGS polish: only after Adam, and never all of the run."""
+    return max(0, min(int(s.polish), s.steps - 1)) if resolve(s)[2] == "adam" else 0
 
 
 def level_images(content_full: torch.Tensor, style_full: list, long_side: int, s: Settings):
@@ -325,7 +339,7 @@ class _Descent:
         if v < self.best_loss:
             self.best_loss, self.best = v, x.detach().clone()
         self.losses = {"content": Lc.item(), "style": Ls.item(), "total": v}
-        if self.opt_name == "lbfgs":
+        if self.opt_name != "adam":
             self._last_eval = (x.detach().clone(), x.grad.clone(), L.detach())
         return L
 
@@ -375,9 +389,11 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
         else contextlib.nullcontext
     blend = _blend(s, len(styles))
     levels = level_plan(content.size, s)
+    n_main = len(levels) - bool(_polish_steps(s))  # levels before the fp32 L-BFGS polish
     total_steps = sum(n for _, n in levels)
     info = {"device": str(device), "precision": precision, "optimizer": opt_name,
-            "levels": [sz for sz, _ in levels], "plan": levels, "weights": s.weights}
+            "levels": [sz for sz, _ in levels], "plan": levels, "weights": s.weights,
+            "polish": levels[-1][1] if n_main < len(levels) else 0}
 
     content_full = images.to_tensor(content)
     style_full = [images.to_tensor(im) for im in styles]
@@ -389,13 +405,15 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
     step = 0
     try:
         for level, (long_side, n_steps) in enumerate(levels):
+            polishing = level == n_main
             c, st = level_images(content_full, style_full, long_side, s)
             hw = tuple(c.shape[-2:])
             m = masks.resized(mask_full, hw).to(device) if mask_full is not None else None
             objective = Objective(net, s, c.to(device), [im.to(device) for im in st], blend,
-                                  hw, autocast, fmt, mask=m)
+                                  hw, contextlib.nullcontext if polishing else autocast, fmt,
+                                  mask=m)
             x0 = start_image(s, c, st, gen, init_image, descent.best if descent else None)
-            descent = _Descent(objective, x0.to(device), opt_name, s.lr)
+            descent = _Descent(objective, x0.to(device), "polish" if polishing else opt_name, s.lr)
             applied = 0  # a new level's objective starts from the Settings
             last_frame = time.perf_counter()
             for i in range(n_steps):

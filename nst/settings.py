@@ -57,7 +57,8 @@ class Settings:
     steps: int = 200  # optimisation steps in all, shared out over the pyramid levels
     seed: int = 0
     optimizer: str = "auto"  # 'adam' | 'lbfgs' | 'auto' (adam when bf16 is used, else lbfgs)
-    lr: float = 4.0  # Adam step size, in 0..255 pixel units
+    lr: float = 16.0  # Adam step size, in 0..255 pixel units (measured: 16 beats 8 and 4)
+    polish: int = 0  # of the steps, how many L-BFGS fp32 takes at full size after Adam
     init: str = "content"  # 'noise' (the paper) | 'content' | 'style'
     pooling: str = "avg"  # the paper replaces max pooling by average pooling
     content_weight: float = 1.0  # alpha
@@ -147,6 +148,9 @@ class Settings:
             need(all(_finite(w) and 0 <= w <= lim.max_blend for w in self.style_blend)
                  and sum(self.style_blend) > 0,
                  f"style_blend weights must be from 0 to {lim.max_blend:g} and not all 0")
+        need(isinstance(self.polish, int) and 0 <= self.polish < self.steps,
+             f"polish (final L-BFGS steps) must be a whole number from 0 to steps - 1, "
+             f"got {self.polish!r}")
         need(isinstance(self.frame_every, int) and self.frame_every >= 1, "frame_every must be >= 1")
         need(self.frame_seconds is None or self.frame_seconds > 0, "frame_seconds must be > 0")
         return self
@@ -160,12 +164,12 @@ def field_names() -> list[str]:
     return [f.name for f in fields(Settings)]
 
 
-# Presets: (size, steps) per device kind. CPU: measured with bench/bench.py on the 2-core CPU in
-# README (200 steps at 512 px took 29 s, so 260 fill most of the 45 s budget; quick aims at ~10 s).
-# CUDA/MPS: not measured yet.
+# Presets: (size, steps) per device kind. CPU: sized with bench/quality.py on the 2-core CPU in
+# README (a visitor's wall time, process start included, under the 15 s / 45 s / 2 min budgets on
+# a quiet machine). CUDA: estimates from FLOP counts (README), not measured yet.
 PRESETS = {
-    "cpu": {"quick": (256, 130), "balanced": (512, 260), "best": (512, 400)},
-    "cuda": {"quick": (512, 200), "balanced": (768, 400), "best": (1024, 600)},
+    "cpu": {"quick": (384, 90), "balanced": (512, 300), "best": (768, 450)},
+    "cuda": {"quick": (768, 300), "balanced": (1024, 500), "best": (1536, 800)},
 }
 PRESETS["mps"] = PRESETS["cuda"]
 

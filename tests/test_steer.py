@@ -68,7 +68,7 @@ def test_blend_and_layer_weights_are_remixed_without_new_features(monkeypatch):
     assert calls == []
     monkeypatch.undo()
     fresh = _objective([a, b], [0.25, 0.75], layer_weights=(0, 0, 1, 1, 0))
-    fresh.alpha = 1e-2 * fresh.beta * fresh.area_scale
+    fresh.alpha = 1e-2 * fresh.beta * fresh.alpha_scale
     with torch.no_grad():
         got, want = steered(x), fresh(x)
     for g, w in zip(got, want):
