@@ -69,9 +69,10 @@ def judge(image, content, style) -> float:
     return paper_objective(parts["content"], parts["style"], max(image.size))
 
 
-def textbook(content, style, size: int, evals: int = 100) -> list[tuple[float, float]]:
+def textbook(content, style, size: int, evals: int = 100):
     """L-BFGS fp32 at one scale from the photo, no line search, history 100: [(seconds since the
-    first evaluation began, L)] per evaluation. The objective is the judge's (same targets as
+    first evaluation began, L)] per evaluation, and the picture a visitor would get at the end
+    (L-BFGS is unconstrained: its pixels leave 0..255 and must be clipped and rounded to show). The objective is the judge's (same targets as
     paper_losses), run in fp32 NCHW, as fast per step as a textbook nn.Sequential VGG-19
     (bench/bench.py measures both)."""
     s = Settings(size=size, precision="fp32")
@@ -97,7 +98,7 @@ def textbook(content, style, size: int, evals: int = 100) -> list[tuple[float, f
         return L
 
     opt.step(closure)
-    return trace
+    return trace, images.to_pil(x.detach())
 
 
 def time_to_reach(trace, target: float) -> float | None:
@@ -120,11 +121,15 @@ def bench_pair(photo: str, painting: str, size: int, presets, evals: int, tmp: P
     content, style = load_pair(photo, painting)
     sizes = {name: preset(name, "cpu").size for name in presets}
     out = {"pair": [photo, painting], "textbook": {}, "presets": []}
+    pictures = {}  # the textbook's final picture's L per size: the fair target (see textbook())
     for side in sorted({size} | {sizes[n] for n in presets if n == "quick"}):
-        trace = textbook(content, style, side, evals)
+        trace, picture = textbook(content, style, side, evals)
         out["textbook"][str(side)] = [[round(t, 3), L] for t, L in trace]
+        pictures[str(side)] = judge(picture, content, style)
         print(f"  {photo} x {painting}: textbook {side}px {evals} evals {trace[-1][0]:.1f} s, "
-              f"L {trace[-1][1]:.4g}", flush=True)
+              f"L {trace[-1][1]:.4g} (its picture, clipped to 0..255: {pictures[str(side)]:.4g})",
+              flush=True)
+    out["textbook_picture_L"] = pictures
     for name in presets:
         png = tmp / f"{photo}-{painting}-{name}.png"
         wall = run_preset(name, PHOTOS / f"{photo}.jpg", PAINTINGS / f"{painting}.jpg", png)
@@ -134,10 +139,12 @@ def bench_pair(photo: str, painting: str, size: int, presets, evals: int, tmp: P
         ref = str(sizes[name]) if name == "quick" else str(size)
         trace = out["textbook"][ref]
         L = judge(image, content, style)
-        t100, L100 = trace[-1]
-        reach = time_to_reach(trace, L)
+        t100, L100_raw = trace[-1]
+        L100 = pictures[ref]  # what the textbook's 100 evaluations give a visitor to look at
+        reach = time_to_reach(trace, L)  # on the unclipped trace: if anything, early
         row = {"preset": name, "size": max(image.size), "wall_s": round(wall, 2), "L": L,
-               "textbook_size": int(ref), "textbook_L100": L100, "textbook_t100_s": t100,
+               "textbook_size": int(ref), "textbook_L100": L100,
+               "textbook_L100_unclipped": L100_raw, "textbook_t100_s": t100,
                "textbook_s_to_reach_L": reach, "L_vs_L100": L / L100,
                "time_ratio": t100 / wall, "meets_third": L <= L100 and wall <= t100 / 3}
         out["presets"].append(row)
@@ -152,7 +159,7 @@ def table(result: dict) -> str:
              f"{m['load_average_at_start'][0]} at start, {m['load_average_at_end'][0]} at end; "
              f"`{result['command']}`", "",
              "| pair | preset | size | wall s | final L | textbook s to reach it | textbook "
-             f"{result['evals']}-eval L (s) | L / that | time ratio | target met |",
+             f"{result['evals']}-eval picture's L (s) | L / that | time ratio | target met |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for p in result["pairs"]:
         for r in p["presets"]:
@@ -193,7 +200,7 @@ def plot(result: dict, path: Path, size: int) -> None:
         X = lambda t: ox + pad + (W - pad - 16) * t / xmax  # noqa: E731
         Y = lambda L: oy + H - pad + (-(H - pad - 28)) * (math.log10(L) - ylo) / (yhi - ylo)  # noqa: E731
         d.rectangle([X(0), Y(10 ** yhi), X(xmax), Y(10 ** ylo)], outline=(180, 180, 180))
-        t100, L100 = trace[-1]
+        t100, L100 = trace[-1][0], p.get("textbook_picture_L", {}).get(str(size), trace[-1][1])
         d.line([X(0), Y(L100), X(xmax), Y(L100)], fill=(150, 150, 150))
         d.line([X(t100 / 3), Y(10 ** yhi), X(t100 / 3), Y(10 ** ylo)], fill=(150, 150, 150))
         d.text((X(t100 / 3) + 3, Y(10 ** yhi) + 2), "1/3 of textbook's time", fill=(120, 120, 120))

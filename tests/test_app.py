@@ -190,10 +190,11 @@ def test_the_loss_chart_has_no_jump_at_a_level_change(server, images):
     assert_no_jump(spec)
 
 
-def assert_no_jump(spec: dict):
+def assert_no_jump(spec: dict, finer: int = 256):
+    """`finer`: the size of the level the run changes to (marked on the chart)."""
     rows = progress.chart_rows(spec)
     marks = [m for layer in spec["layer"][1:] for m in layer["data"]["values"]]
-    assert marks and marks[0]["label"] == "256 px"
+    assert marks and marks[0]["label"] == f"{finer} px"
     start = marks[0]["step"]
     for term in progress.TERMS:
         line = sorted((r["step"], r["value"]) for r in rows if r["term"] == term)

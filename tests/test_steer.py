@@ -77,7 +77,7 @@ def test_blend_and_layer_weights_are_remixed_without_new_features(monkeypatch):
 
 def test_lbfgs_follows_a_change_too(photo, painting):
     """L-BFGS keeps its curvature history across the change but not its cached loss."""
-    s = S.replace(optimizer="lbfgs", steps=12)
+    s = S.replace(optimizer="lbfgs")  # 8 steps after the change: its stale curvature needs a few
     assert resolve(s)[2] == "lbfgs"
     plain, _ = _run(photo, painting, settings=s)
     steered, last = _run(photo, painting, change=dict(ratio=s.ratio * 1000), settings=s)
