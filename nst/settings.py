@@ -149,9 +149,7 @@ class Settings:
             need(all(_finite(w) and 0 <= w <= lim.max_blend for w in self.style_blend)
                  and sum(self.style_blend) > 0,
                  f"style_blend weights must be from 0 to {lim.max_blend:g} and not all 0")
-        need(isinstance(self.polish, int) and 0 <= self.polish < self.steps,
-             f"polish (final L-BFGS steps) must be a whole number from 0 to steps - 1, "
-             f"got {self.polish!r}")
+        whole("polish", 0, self.steps - 1, "a whole number of final L-BFGS steps ")
         need(isinstance(self.frame_every, int) and self.frame_every >= 1, "frame_every must be >= 1")
         need(self.frame_seconds is None or self.frame_seconds > 0, "frame_seconds must be > 0")
         return self
