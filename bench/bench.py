@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from nst import Settings, images, preset, run  # noqa: E402
-from nst.engine import Objective, paper_losses, resolve_device  # noqa: E402
+from nst.engine import Objective, bf16_is_fast, paper_losses, preset_kind, resolve_device  # noqa: E402
 from nst.intake import open_image  # noqa: E402
 from nst.settings import STYLE_LAYERS  # noqa: E402
 from nst.vgg import POOL_AFTER, load_vgg  # noqa: E402
@@ -44,7 +44,9 @@ def machine(device: torch.device) -> dict:
         cpu = m.group(1).strip() if m else cpu
     info = {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "torch": torch.__version__, "device": str(device), "python": platform.python_version(),
-            "load_average_at_start": [round(v, 2) for v in os.getloadavg()]}
+            "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
+            # the CPU's vector unit decides the arithmetic (engine.preset_kind): AVX512-BF16 or not
+            "simd": torch.backends.cpu.get_cpu_capability(), "bf16": bf16_is_fast(torch.device("cpu"))}
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     return info
@@ -53,7 +55,8 @@ def machine(device: torch.device) -> dict:
 def host_kind(info: dict) -> str:
     name = info.get("gpu") or info["cpu"]
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    return f"{'cuda' if 'gpu' in info else 'cpu'}-{slug}-{info['cores']}c"
+    simd = "" if "gpu" in info else "-" + info.get("simd", "").lower() if info.get("simd") else ""
+    return f"{'cuda' if 'gpu' in info else 'cpu'}-{slug}{simd}-{info['cores']}c"
 
 
 def sync(device: torch.device) -> None:
@@ -179,7 +182,7 @@ def bench_steps(device, sizes, reps, content, style) -> list[dict]:
 def bench_presets(device, names, content_img, style_img) -> list[dict]:
     rows = []
     for name in names:
-        s = preset(name, device.type)
+        s = preset(name, preset_kind(str(device)))
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
         t = time.perf_counter()

@@ -36,7 +36,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from bench import host_kind, machine  # noqa: E402  (bench/bench.py)
 from nst import Settings, images, preset  # noqa: E402
-from nst.engine import REF_SIDE, Objective, _at_least, min_side, paper_losses  # noqa: E402
+from nst.engine import REF_SIDE, Objective, _at_least, min_side, paper_losses, preset_kind  # noqa: E402
 from nst.intake import open_image  # noqa: E402
 from nst.vgg import load_vgg  # noqa: E402
 
@@ -119,10 +119,13 @@ def bench_pair(photo: str, painting: str, size: int, presets, evals: int, tmp: P
     """One pair: the textbook at `size` (and at quick's size when quick runs), then each preset
     through the CLI, each judged the same way."""
     content, style = load_pair(photo, painting)
-    sizes = {name: preset(name, "cpu").size for name in presets}
+    sizes = {name: preset(name, preset_kind()).size for name in presets}
     out = {"pair": [photo, painting], "textbook": {}, "presets": []}
     pictures = {}  # the textbook's final picture's L per size: the fair target (see textbook())
-    for side in sorted({size} | {sizes[n] for n in presets if n == "quick"}):
+    # Each preset is judged against the textbook at its own size, or at `size` when it paints
+    # larger (the textbook at 768 px would take many minutes; the objective is size-normalised).
+    refs = {n: min(sizes[n], size) for n in presets}
+    for side in sorted(set(refs.values()) or {size}):
         trace, picture = textbook(content, style, side, evals)
         out["textbook"][str(side)] = [[round(t, 3), L] for t, L in trace]
         pictures[str(side)] = judge(picture, content, style)
@@ -134,9 +137,7 @@ def bench_pair(photo: str, painting: str, size: int, presets, evals: int, tmp: P
         png = tmp / f"{photo}-{painting}-{name}.png"
         wall = run_preset(name, PHOTOS / f"{photo}.jpg", PAINTINGS / f"{painting}.jpg", png)
         image = open_image(png)
-        # quick is compared with the textbook at its own size; balanced and best with the
-        # textbook at `size` (best, at a larger size, by the size-normalised objective).
-        ref = str(sizes[name]) if name == "quick" else str(size)
+        ref = str(refs[name])
         trace = out["textbook"][ref]
         L = judge(image, content, style)
         t100, L100_raw = trace[-1]
@@ -155,7 +156,8 @@ def bench_pair(photo: str, painting: str, size: int, presets, evals: int, tmp: P
 
 def table(result: dict) -> str:
     m = result["machine"]
-    lines = [f"Machine: {m['cpu']} ({m['cores']} cores), torch {m['torch']}, load average "
+    arith = f"{m.get('simd', '?')}, {'bf16' if m.get('bf16') else 'no fast bf16: fp32'}"
+    lines = [f"Machine: {m['cpu']} ({m['cores']} cores, {arith}), torch {m['torch']}, load average "
              f"{m['load_average_at_start'][0]} at start, {m['load_average_at_end'][0]} at end; "
              f"`{result['command']}`", "",
              "| pair | preset | size | wall s | final L | textbook s to reach it | textbook "
@@ -176,8 +178,9 @@ def table(result: dict) -> str:
 
 
 def plot(result: dict, path: Path, size: int) -> None:
-    """Objective against seconds at `size`, one panel per pair: the textbook's evaluations as a
-    line, each preset's finished picture as a dot (PIL only, no plotting library)."""
+    """Objective against seconds, one panel per pair, at `size` (or the largest size the
+    textbook ran at): the textbook's evaluations as a line, each preset's finished picture at
+    that size as a dot (PIL only, no plotting library)."""
     from PIL import Image, ImageDraw
     import math
 
@@ -189,8 +192,10 @@ def plot(result: dict, path: Path, size: int) -> None:
     d = ImageDraw.Draw(img)
     colours = {"textbook": (60, 60, 60), "quick": (31, 119, 180), "balanced": (214, 39, 40),
                "best": (44, 160, 44)}
+    shown = {"textbook"}  # what the legend names: what was drawn
     for k, p in enumerate(pairs):
         ox, oy = (k % cols) * W, (k // cols) * H
+        size = size if str(size) in p["textbook"] else max(map(int, p["textbook"]))
         trace = p["textbook"][str(size)]
         pts = [(r["wall_s"], r["L"], r["preset"]) for r in p["presets"] if r["size"] == size]
         xs = [t for t, _ in trace] + [t for t, _, _ in pts]
@@ -207,6 +212,7 @@ def plot(result: dict, path: Path, size: int) -> None:
         d.line([(X(t), Y(min(L, 10 ** yhi))) for t, L in trace], fill=colours["textbook"], width=2)
         for t, L, name in pts:
             d.ellipse([X(t) - 5, Y(L) - 5, X(t) + 5, Y(L) + 5], fill=colours[name])
+            shown.add(name)
         for frac in (0, 0.25, 0.5, 0.75, 1):
             t = frac * xmax
             d.text((X(t) - 8, Y(10 ** ylo) + 4), f"{t:.0f} s", fill="black")
@@ -216,10 +222,12 @@ def plot(result: dict, path: Path, size: int) -> None:
                fill="black")
     x = 10
     for name, c in colours.items():
+        if name not in shown:
+            continue
+        label = name + (" (L-BFGS, 100 evals)" if name == "textbook" else " preset")
         d.rectangle([x, rows * H + 10, x + 12, rows * H + 22], fill=c)
-        d.text((x + 16, rows * H + 10), name + (" (L-BFGS, 100 evals)" if name == "textbook"
-                                                else " preset"), fill="black")
-        x += img.width // len(colours)
+        d.text((x + 16, rows * H + 10), label, fill="black")
+        x += 16 + int(d.textlength(label)) + 24
     img.save(path)
 
 

@@ -15,7 +15,7 @@ from PIL import Image
 
 from . import masks
 from . import settings as S
-from .engine import paper_losses, resolve_device, stylize
+from .engine import paper_losses, preset_kind, stylize
 from .intake import ImageError, open_image
 from .timelapse import TimeLapse
 from .weights import WeightsError
@@ -88,8 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from_args(a: argparse.Namespace) -> S.Settings:
     """Settings from the preset (or the defaults) with every explicit flag on top."""
     if a.preset:
-        kind = resolve_device(a.device or "auto").type
-        base = S.preset(a.preset, kind)
+        base = S.preset(a.preset, preset_kind(a.device or "auto"))
     else:
         base = S.Settings()
     given = {f: getattr(a, f) for f in S.field_names() if getattr(a, f, None) is not None}

@@ -68,16 +68,30 @@ def bf16_is_fast(device: torch.device) -> bool:
     return False
 
 
+def preset_kind(device: str = "auto") -> str:
+    """Which table of settings.PRESETS fits this machine: 'cuda', 'mps', 'cpu' (a CPU with fast
+    bf16) or 'cpu-fp32' (one without: each step costs about twice as much)."""
+    dev = resolve_device(device)
+    if dev.type == "cpu":
+        return "cpu" if bf16_is_fast(dev) else "cpu-fp32"
+    return dev.type
+
+
 def resolve(settings: Settings) -> tuple[torch.device, str, str]:
     """(device, precision, optimizer) after 'auto'. L-BFGS always runs in fp32: its curvature
     estimates do not survive bf16 gradient noise (measured: it stalls at 10x the fp32 loss or
-    diverges with a line search)."""
+    diverges with a line search).
+
+    'auto' picks what reached the paper's objective soonest (README, Quality per second): with
+    fast bf16, Adam at every level (a bf16 Adam step costs half an fp32 L-BFGS step); in fp32,
+    'adam+lbfgs': Adam at the cheap coarse levels, then L-BFGS at the full size, where one of its
+    steps does more than several of Adam's at the same cost. One level alone: L-BFGS."""
     device = resolve_device(settings.device)
     opt, prec = settings.optimizer, settings.precision  # lbfgs + bf16: refused by validate()
     if prec == "auto":
         prec = "bf16" if opt != "lbfgs" and bf16_is_fast(device) else "fp32"
     if opt == "auto":
-        opt = "adam" if prec == "bf16" else "lbfgs"
+        opt = "adam" if prec == "bf16" else "adam+lbfgs" if settings.pyramid else "lbfgs"
     return device, prec, opt
 
 
@@ -236,10 +250,13 @@ def _make_optimizer(name: str, x: torch.Tensor, lr: float):
     if name == "adam":
         return torch.optim.Adam([x], lr=lr)
     if name == "polish":
-        # After Adam has painted the picture, L-BFGS as the textbook runs it (no line search, one
-        # evaluation per step, long history): from a painted start its steps are sound.
-        return torch.optim.LBFGS([x], lr=1, max_iter=1, max_eval=1, history_size=100,
-                                 tolerance_grad=0, tolerance_change=0)
+        # After Adam has painted the picture, L-BFGS as the textbook runs it (one evaluation per
+        # step, long history), except that its first step is found by a line search: torch's
+        # first guess (below) can leave a curvature pair of rounding noise, and the next step
+        # then overflowed (measured, 48 px). _Descent.step turns the line search off after it.
+        return torch.optim.LBFGS([x], lr=1, max_iter=1, max_eval=20, history_size=100,
+                                 tolerance_grad=0, tolerance_change=0,
+                                 line_search_fn="strong_wolfe")
     # max_iter=1: one iteration per step() call, so frames and cancel stay per step; the
     # curvature history lives in the optimizer state and carries across calls. Without a line
     # search the first step (1/|g|_1, tiny at these loss scales) gives a curvature pair of pure
@@ -277,6 +294,15 @@ def level_plan(content_size: tuple[int, int], s: Settings) -> list[tuple[int, in
 def _polish_steps(s: Settings) -> int:
     """Steps of the final L-BFGS polish: only after Adam, and never all of the run."""
     return max(0, min(int(s.polish), s.steps - 1)) if resolve(s)[2] == "adam" else 0
+
+
+def level_optimizers(opt_name: str, n_levels: int, polish: bool) -> list[str]:
+    """The optimizer of each level: 'adam', 'lbfgs' (with a line search: it may start from noise)
+    or 'polish' (L-BFGS as the textbook runs it, after Adam has painted the picture): the
+    explicit polish level after Adam, or the finest level of 'adam+lbfgs'."""
+    if opt_name == "adam+lbfgs":
+        return ["adam"] * (n_levels - 1) + ["polish"] if n_levels > 1 else ["lbfgs"]
+    return [opt_name] * (n_levels - polish) + ["polish"] * polish
 
 
 def level_images(content_full: torch.Tensor, style_full: list, long_side: int, s: Settings):
@@ -353,6 +379,8 @@ class _Descent:
         if self.opt_name == "adam":  # L-BFGS is not clamped: it would spoil its curvature pairs
             with torch.no_grad():
                 self.x.clamp_(0, 255)
+        elif self.opt_name == "polish":  # a real curvature pair now: one evaluation per step
+            self.opt.param_groups[0]["line_search_fn"] = None
 
 
 def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
@@ -389,11 +417,12 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
         else contextlib.nullcontext
     blend = _blend(s, len(styles))
     levels = level_plan(content.size, s)
-    n_main = len(levels) - bool(_polish_steps(s))  # levels before the fp32 L-BFGS polish
+    optimizers = level_optimizers(opt_name, len(levels), bool(_polish_steps(s)))
     total_steps = sum(n for _, n in levels)
     info = {"device": str(device), "precision": precision, "optimizer": opt_name,
             "levels": [sz for sz, _ in levels], "plan": levels, "weights": s.weights,
-            "polish": levels[-1][1] if n_main < len(levels) else 0}
+            "optimizers": optimizers,
+            "polish": levels[-1][1] if optimizers[-1] == "polish" else 0}
 
     content_full = images.to_tensor(content)
     style_full = [images.to_tensor(im) for im in styles]
@@ -405,7 +434,7 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
     step = 0
     try:
         for level, (long_side, n_steps) in enumerate(levels):
-            polishing = level == n_main
+            polishing = optimizers[level] == "polish"  # fp32 L-BFGS after Adam: no autocast
             c, st = level_images(content_full, style_full, long_side, s)
             hw = tuple(c.shape[-2:])
             m = masks.resized(mask_full, hw).to(device) if mask_full is not None else None
@@ -413,7 +442,7 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
                                   hw, contextlib.nullcontext if polishing else autocast, fmt,
                                   mask=m)
             x0 = start_image(s, c, st, gen, init_image, descent.best if descent else None)
-            descent = _Descent(objective, x0.to(device), "polish" if polishing else opt_name, s.lr)
+            descent = _Descent(objective, x0.to(device), optimizers[level], s.lr)
             applied = 0  # a new level's objective starts from the Settings
             last_frame = time.perf_counter()
             for i in range(n_steps):

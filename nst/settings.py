@@ -56,7 +56,8 @@ class Settings:
     size: int = 256  # long side of the output, px
     steps: int = 200  # optimisation steps in all, shared out over the pyramid levels
     seed: int = 0
-    optimizer: str = "auto"  # 'adam' | 'lbfgs' | 'auto' (adam when bf16 is used, else lbfgs)
+    optimizer: str = "auto"  # 'adam' | 'lbfgs' | 'auto': Adam with bf16; in fp32 Adam at the
+    # coarse pyramid levels and L-BFGS at full size (L-BFGS alone without a pyramid)
     lr: float = 8.0  # Adam step, 0..255 px units: within 2% of 16 on the paper's objective,
     # and steadier where the picture should stay put (16 shook a masked-out region twice as much)
     polish: int = 0  # of the steps, how many L-BFGS fp32 takes at full size after Adam
@@ -163,19 +164,22 @@ def field_names() -> list[str]:
     return [f.name for f in fields(Settings)]
 
 
-# Presets: (size, steps) per device kind. CPU: sized with bench/quality.py on the 2-core CPU in
-# README (a visitor's wall time, process start included, under the 15 s / 45 s / 2 min budgets on
-# a quiet machine). CUDA: estimates from FLOP counts (README), not measured yet.
+# Presets: (size, steps) per device kind (engine.preset_kind), each sized for a visitor's wall
+# time, process start included, of 15 s / 45 s / 2 min. 'cpu' (AVX512-BF16, bf16 Adam) and
+# 'cpu-fp32' (AVX2 only: fp32, Adam then L-BFGS): measured with bench/quality.py on 2-core CPUs
+# of each kind (README). CUDA: estimates from FLOP counts (README), not measured yet.
 PRESETS = {
     "cpu": {"quick": (384, 90), "balanced": (512, 300), "best": (768, 450)},
+    "cpu-fp32": {"quick": (256, 36), "balanced": (384, 66), "best": (512, 230)},
     "cuda": {"quick": (768, 300), "balanced": (1024, 500), "best": (1536, 800)},
 }
 PRESETS["mps"] = PRESETS["cuda"]
 
 
 def preset(name: str, device: str = "cpu", **overrides) -> Settings:
-    """Settings for a named preset ('quick' | 'balanced' | 'best') on a device kind."""
-    kind = device.split(":")[0] if device != "auto" else "cpu"
+    """Settings for a named preset ('quick' | 'balanced' | 'best') on a device kind: a key of
+    PRESETS ('cpu-fp32' ...) or a device ('cuda:1'); engine.preset_kind() names this machine's."""
+    kind = device if device in PRESETS else device.split(":")[0] if device != "auto" else "cpu"
     table = PRESETS.get(kind, PRESETS["cpu"])
     if name not in table:
         raise ValueError(f"preset must be one of {', '.join(table)}; got {name!r}")

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from nst.engine import preset_kind
 from nst.settings import preset
 from test_app import assert_no_jump, server  # noqa: F401  (the same real server fixture)
 
@@ -160,7 +161,7 @@ def test_the_loss_chart_continues_across_a_level_change(server, browser):  # noq
     _wait_done(page)
     charts = _charts(page)
     assert charts, "no loss chart reached the page"
-    assert_no_jump(charts[-1], finer=preset("quick", "cpu").size)
+    assert_no_jump(charts[-1], finer=preset("quick", preset_kind("cpu")).size)
     w, h = page.eval_on_selector("#losses canvas", "c => [c.clientWidth, c.clientHeight]")
     assert w > 300 and h > 150  # drawn, not collapsed
     page.close()

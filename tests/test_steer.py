@@ -11,7 +11,8 @@ from nst.engine import Objective, resolve
 from nst.vgg import load_vgg
 from nst import images
 
-S = Settings(size=32, steps=16, frame_every=1, pyramid=False, style_weight=100)  # alpha/beta 1e-2
+S = Settings(size=32, steps=16, frame_every=1, pyramid=False, style_weight=100,  # alpha/beta 1e-2
+             optimizer="adam")  # Adam on every machine (L-BFGS steering: its own test below)
 CHANGE_AT = 8  # the knob moves when the frame of this step arrives
 
 

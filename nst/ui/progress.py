@@ -16,7 +16,8 @@ LEGEND = {"content": "content (unlike the photo)", "style": "style (unlike the p
           "total": "total (what is minimised)"}
 MAX_POINTS = 240  # per line: enough for a smooth curve, small enough to send 3 times a second
 PRECISION_WORDS = {"bf16": "16-bit (bf16) arithmetic", "fp32": "32-bit (fp32) arithmetic"}
-OPTIMIZER_WORDS = {"adam": "Adam optimiser", "lbfgs": "L-BFGS optimiser (the paper's)"}
+OPTIMIZER_WORDS = {"adam": "Adam optimiser", "lbfgs": "L-BFGS optimiser (the paper's)",
+                   "adam+lbfgs": "Adam, then L-BFGS (the paper's) at full size"}
 
 
 class Clock:

@@ -22,7 +22,7 @@ import gradio as gr
 from PIL import Image
 
 from ..controls import Controls
-from ..engine import resolve_device, stylize
+from ..engine import preset_kind, resolve_device, stylize
 from ..intake import ImageError, open_image
 from ..settings import STYLE_LAYERS, Limits
 
@@ -30,7 +30,7 @@ DEVICE = resolve_device("auto").type  # 'cpu' | 'cuda' | 'mps'
 # The same test as the spaces package's own (SPACES_ZERO_GPU = 1 / t / true).
 ON_ZEROGPU = spaces is not None and os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "t", "true")
 GPU = DEVICE != "cpu" or ON_ZEROGPU
-DEVICE_KIND = "cuda" if GPU else "cpu"  # which presets apply
+DEVICE_KIND = "cuda" if GPU else preset_kind("cpu")  # which presets apply
 
 # What one visitor may ask of a shared machine; Settings.validate enforces them.
 LIMITS = Limits(min_size=64, max_size=1536 if GPU else 768, max_steps=2000 if GPU else 800,
