@@ -23,6 +23,7 @@ from .vgg import load_vgg
 
 REF_SIDE = 512  # px: alpha is the paper's for an image with this long side
 COARSEST = 128  # px: the pyramid starts here (or at the output size if that is smaller)
+FIRST_STEP = 32.0  # grey levels: how far the polish's first step moves the steepest pixel
 
 
 @dataclass
@@ -250,13 +251,10 @@ def _make_optimizer(name: str, x: torch.Tensor, lr: float):
     if name == "adam":
         return torch.optim.Adam([x], lr=lr)
     if name == "polish":
-        # After Adam has painted the picture, L-BFGS as the textbook runs it (one evaluation per
-        # step, long history), except that its first step is found by a line search: torch's
-        # first guess (below) can leave a curvature pair of rounding noise, and the next step
-        # then overflowed (measured, 48 px). _Descent.step turns the line search off after it.
-        return torch.optim.LBFGS([x], lr=1, max_iter=1, max_eval=20, history_size=100,
-                                 tolerance_grad=0, tolerance_change=0,
-                                 line_search_fn="strong_wolfe")
+        # After Adam has painted the picture, L-BFGS as the textbook runs it (no line search, one
+        # evaluation per step, long history); its first step is sized by _Descent.step.
+        return torch.optim.LBFGS([x], lr=1, max_iter=1, max_eval=1, history_size=100,
+                                 tolerance_grad=0, tolerance_change=0)
     # max_iter=1: one iteration per step() call, so frames and cancel stay per step; the
     # curvature history lives in the optimizer state and carries across calls. Without a line
     # search the first step (1/|g|_1, tiny at these loss scales) gives a curvature pair of pure
@@ -375,12 +373,23 @@ class _Descent:
         self.best_loss, self._last_eval = math.inf, None
 
     def step(self):
+        first_polish = self.opt_name == "polish" and not self.opt.state
+        if first_polish:
+            # torch's first L-BFGS step is lr/|g|_1 along -g: at these loss scales a change of
+            # ~1e-10 grey levels, whose curvature pair is rounding noise, and the next step then
+            # overflowed (measured, 48 px; a line search from there took ~10 evaluations to
+            # grow it). Size it instead to move the steepest pixel by FIRST_STEP grey levels;
+            # the gradient evaluated here is reused by the step (see _closure).
+            self._closure()
+            g = self.x.grad
+            self.opt.param_groups[0]["lr"] = FIRST_STEP * max(1.0, g.abs().sum().item()) / \
+                max(g.abs().max().item(), 1e-30)
         self.opt.step(self._closure)
+        if first_polish:
+            self.opt.param_groups[0]["lr"] = 1  # then the textbook's full quasi-Newton steps
         if self.opt_name == "adam":  # L-BFGS is not clamped: it would spoil its curvature pairs
             with torch.no_grad():
                 self.x.clamp_(0, 255)
-        elif self.opt_name == "polish":  # a real curvature pair now: one evaluation per step
-            self.opt.param_groups[0]["line_search_fn"] = None
 
 
 def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
