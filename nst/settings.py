@@ -171,7 +171,7 @@ def field_names() -> list[str]:
 # of each kind (README). CUDA: estimates from FLOP counts (README), not measured yet.
 PRESETS = {
     "cpu": {"quick": (384, 90), "balanced": (512, 300), "best": (768, 450)},
-    "cpu-fp32": {"quick": (256, 36), "balanced": (384, 66), "best": (512, 230)},
+    "cpu-fp32": {"quick": (256, 28), "balanced": (384, 58), "best": (512, 210)},
     "cuda": {"quick": (768, 300), "balanced": (1024, 500), "best": (1536, 800)},
 }
 PRESETS["mps"] = PRESETS["cuda"]
