@@ -55,8 +55,10 @@ def machine(device: torch.device) -> dict:
 def host_kind(info: dict) -> str:
     name = info.get("gpu") or info["cpu"]
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    simd = "" if "gpu" in info else "-" + info.get("simd", "").lower() if info.get("simd") else ""
-    return f"{'cuda' if 'gpu' in info else 'cpu'}-{slug}{simd}-{info['cores']}c"
+    if "gpu" in info:
+        return f"cuda-{slug}-{info['cores']}c"
+    simd = f"-{info['simd'].lower()}" if info.get("simd") else ""  # two EPYCs: AVX2 / AVX512
+    return f"cpu-{slug}{simd}-{info['cores']}c"
 
 
 def sync(device: torch.device) -> None:

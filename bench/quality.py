@@ -116,8 +116,8 @@ def run_preset(name: str, photo: Path, painting: Path, out: Path, extra=()) -> f
 
 
 def bench_pair(photo: str, painting: str, size: int, presets, evals: int, tmp: Path) -> dict:
-    """One pair: the textbook at `size` (and at quick's size when quick runs), then each preset
-    through the CLI, each judged the same way."""
+    """One pair: the textbook at each preset's size (at `size` for presets larger than that),
+    then each preset through the CLI, each judged the same way."""
     content, style = load_pair(photo, painting)
     sizes = {name: preset(name, preset_kind()).size for name in presets}
     out = {"pair": [photo, painting], "textbook": {}, "presets": []}
@@ -195,9 +195,9 @@ def plot(result: dict, path: Path, size: int) -> None:
     shown = {"textbook"}  # what the legend names: what was drawn
     for k, p in enumerate(pairs):
         ox, oy = (k % cols) * W, (k // cols) * H
-        size = size if str(size) in p["textbook"] else max(map(int, p["textbook"]))
-        trace = p["textbook"][str(size)]
-        pts = [(r["wall_s"], r["L"], r["preset"]) for r in p["presets"] if r["size"] == size]
+        side = size if str(size) in p["textbook"] else max(map(int, p["textbook"]))
+        trace = p["textbook"][str(side)]
+        pts = [(r["wall_s"], r["L"], r["preset"]) for r in p["presets"] if r["size"] == side]
         xs = [t for t, _ in trace] + [t for t, _, _ in pts]
         # from the photo's own L down (the textbook's second step overshoots far above it)
         ys = [trace[0][1]] + [min(L for _, L in trace)] + [L for _, L, _ in pts]
@@ -205,7 +205,7 @@ def plot(result: dict, path: Path, size: int) -> None:
         X = lambda t: ox + pad + (W - pad - 16) * t / xmax  # noqa: E731
         Y = lambda L: oy + H - pad + (-(H - pad - 28)) * (math.log10(L) - ylo) / (yhi - ylo)  # noqa: E731
         d.rectangle([X(0), Y(10 ** yhi), X(xmax), Y(10 ** ylo)], outline=(180, 180, 180))
-        t100, L100 = trace[-1][0], p.get("textbook_picture_L", {}).get(str(size), trace[-1][1])
+        t100, L100 = trace[-1][0], p.get("textbook_picture_L", {}).get(str(side), trace[-1][1])
         d.line([X(0), Y(L100), X(xmax), Y(L100)], fill=(150, 150, 150))
         d.line([X(t100 / 3), Y(10 ** yhi), X(t100 / 3), Y(10 ** ylo)], fill=(150, 150, 150))
         d.text((X(t100 / 3) + 3, Y(10 ** yhi) + 2), "1/3 of textbook's time", fill=(120, 120, 120))
@@ -218,7 +218,7 @@ def plot(result: dict, path: Path, size: int) -> None:
             d.text((X(t) - 8, Y(10 ** ylo) + 4), f"{t:.0f} s", fill="black")
             v = 10 ** (ylo + frac * (yhi - ylo))
             d.text((ox + 4, Y(v) - 6), f"{v:.2e}", fill="black")
-        d.text((ox + pad, oy + 8), f"{' x '.join(p['pair'])}, {size} px: objective L vs seconds",
+        d.text((ox + pad, oy + 8), f"{' x '.join(p['pair'])}, {side} px: objective L vs seconds",
                fill="black")
     x = 10
     for name, c in colours.items():

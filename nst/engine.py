@@ -71,7 +71,7 @@ def bf16_is_fast(device: torch.device) -> bool:
 
 def preset_kind(device: str = "auto") -> str:
     """Which table of settings.PRESETS fits this machine: 'cuda', 'mps', 'cpu' (a CPU with fast
-    bf16) or 'cpu-fp32' (one without: each step costs about twice as much)."""
+    bf16) or 'cpu-fp32' (one without: fp32 steps, measured 4x slower at 512 px, see README)."""
     dev = resolve_device(device)
     if dev.type == "cpu":
         return "cpu" if bf16_is_fast(dev) else "cpu-fp32"
@@ -375,6 +375,7 @@ class _Descent:
     def step(self):
         first_polish = self.opt_name == "polish" and not self.opt.state
         if first_polish:
+            lr = self.opt.param_groups[0]["lr"]
             # torch's first L-BFGS step is lr/|g|_1 along -g: at these loss scales a change of
             # ~1e-10 grey levels, whose curvature pair is rounding noise, and the next step then
             # overflowed (measured, 48 px; a line search from there took ~10 evaluations to
@@ -382,11 +383,11 @@ class _Descent:
             # the gradient evaluated here is reused by the step (see _closure).
             self._closure()
             g = self.x.grad
-            self.opt.param_groups[0]["lr"] = FIRST_STEP * max(1.0, g.abs().sum().item()) / \
+            self.opt.param_groups[0]["lr"] = lr * FIRST_STEP * max(1.0, g.abs().sum().item()) / \
                 max(g.abs().max().item(), 1e-30)
         self.opt.step(self._closure)
         if first_polish:
-            self.opt.param_groups[0]["lr"] = 1  # then the textbook's full quasi-Newton steps
+            self.opt.param_groups[0]["lr"] = lr  # then the textbook's full quasi-Newton steps
         if self.opt_name == "adam":  # L-BFGS is not clamped: it would spoil its curvature pairs
             with torch.no_grad():
                 self.x.clamp_(0, 255)

@@ -180,8 +180,7 @@ PRESETS["mps"] = PRESETS["cuda"]
 def preset(name: str, device: str = "cpu", **overrides) -> Settings:
     """Settings for a named preset ('quick' | 'balanced' | 'best') on a device kind: a key of
     PRESETS ('cpu-fp32' ...) or a device ('cuda:1'); engine.preset_kind() names this machine's."""
-    kind = device if device in PRESETS else device.split(":")[0] if device != "auto" else "cpu"
-    table = PRESETS.get(kind, PRESETS["cpu"])
+    table = PRESETS.get(device, PRESETS.get(device.split(":")[0], PRESETS["cpu"]))
     if name not in table:
         raise ValueError(f"preset must be one of {', '.join(table)}; got {name!r}")
     size, steps = table[name]
