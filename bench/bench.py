@@ -27,7 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from nst import Settings, images, preset, run  # noqa: E402
-from nst.engine import Objective, bf16_is_fast, paper_losses, preset_kind, resolve_device  # noqa: E402
+from nst import machine as policy  # noqa: E402
+from nst.engine import Objective, paper_losses  # noqa: E402
+from nst.machine import resolve_device  # noqa: E402
 from nst.intake import open_image  # noqa: E402
 from nst.settings import STYLE_LAYERS  # noqa: E402
 from nst.vgg import POOL_AFTER, load_vgg  # noqa: E402
@@ -38,18 +40,13 @@ STYLE = ROOT / "examples" / "styles" / "swirling_night.jpg"
 
 
 def machine(device: torch.device) -> dict:
-    cpu = platform.processor() or ""
-    with contextlib.suppress(OSError):
-        m = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
-        cpu = m.group(1).strip() if m else cpu
-    info = {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "device": str(device), "python": platform.python_version(),
+    """The machine (nst.machine.describe: CPU model, vector unit, bf16/AMX flags, GPU) and what
+    its calibration measured: bf16 is used only where it was measured faster."""
+    sp = policy.speed(device)
+    return {**policy.describe(device), "python": platform.python_version(),
             "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
-            # the CPU's vector unit decides the arithmetic (engine.preset_kind): AVX512-BF16 or not
-            "simd": torch.backends.cpu.get_cpu_capability(), "bf16": bf16_is_fast(torch.device("cpu"))}
-    if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-    return info
+            "bf16": sp.bf16_faster(), "calibration": sp.measured,
+            "matmul_peak_gflops": round(sp.peak_flops / 1e9, 1)}
 
 
 def host_kind(info: dict) -> str:
@@ -184,7 +181,7 @@ def bench_steps(device, sizes, reps, content, style) -> list[dict]:
 def bench_presets(device, names, content_img, style_img) -> list[dict]:
     rows = []
     for name in names:
-        s = preset(name, preset_kind(str(device)))
+        s = preset(name, device=str(device))
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
         t = time.perf_counter()
@@ -192,8 +189,11 @@ def bench_presets(device, names, content_img, style_img) -> list[dict]:
         wall = time.perf_counter() - t
         photo = paper_losses(content_img.resize(frame.image.size), content_img, style_img)["style"]
         ours = paper_losses(frame.image, content_img, style_img)["style"]
-        rows.append({"preset": name, "size": s.size, "steps": s.steps, "wall_s": round(wall, 1),
-                     "avg_s_per_step": round(wall / s.steps, 4),
+        i = frame.info
+        rows.append({"preset": name, "budget_s": s.seconds, "size": i["size"], "steps": frame.step,
+                     "wall_s": round(wall, 1), "plan": i["taken"],
+                     "gflops_per_step": round(i["flops_per_step"] / 1e9, 1),
+                     "gflops_per_s": round(i.get("flops_per_s", 0) / 1e9, 1), "mfu": i.get("mfu"),
                      "optimizer": frame.info["optimizer"], "precision": frame.info["precision"],
                      "levels": frame.info["levels"], "style_loss_vs_photo": round(ours / photo, 3),
                      **peak_memory_mb(device)})
@@ -218,12 +218,14 @@ def table(result: dict) -> str:
     if result["presets"]:
         # No per-step ratio against full-size steps here: pyramid steps are of other sizes, and
         # what a visitor waits for is time to quality (bench/quality.py).
-        lines += ["", "| preset | size | steps | levels | optimizer | wall s | style loss vs photo |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += ["", "| preset (budget) | size | steps | plan | optimizer | wall s | GFLOP/step | "
+                  "GFLOP/s at full size | of matmul peak | style loss vs photo |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
     for r in result["presets"]:
-        lines.append(f"| {r['preset']} | {r['size']} | {r['steps']} | {r['levels']} | "
-                     f"{r['optimizer']} {r['precision']} | {r['wall_s']} | "
-                     f"{r['style_loss_vs_photo']}x |")
+        mfu = f"{r['mfu']:.0%}" if r.get("mfu") else "–"
+        lines.append(f"| {r['preset']} ({r['budget_s']:g} s) | {r['size']} | {r['steps']} | {r['plan']} | "
+                     f"{r['optimizer']} {r['precision']} | {r['wall_s']} | {r['gflops_per_step']} | "
+                     f"{r['gflops_per_s']} | {mfu} | {r['style_loss_vs_photo']}x |")
     return "\n".join(lines)
 
 

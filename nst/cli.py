@@ -9,13 +9,14 @@ import argparse
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from PIL import Image
 
-from . import masks
+from . import machine, masks
 from . import settings as S
-from .engine import paper_losses, preset_kind, stylize
+from .engine import paper_losses, stylize
 from .intake import ImageError, open_image
 from .timelapse import TimeLapse
 from .weights import WeightsError
@@ -37,17 +38,32 @@ def _numbers(text: str) -> tuple:
         raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}")
 
 
+def _levels(text: str) -> tuple:
+    try:
+        return tuple(tuple(int(v) for v in t.split("x")) for t in _names(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected SIDExSTEPS pairs such as 144x21,288x9, got {text!r}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="nst", description="Paint a photo in the style of one or more paintings "
                 "(Gatys, Ecker & Bethge 2015). Flags left out come from --preset, then the defaults.")
     p.add_argument("content", help="the photo (any image PIL reads)")
     p.add_argument("styles", nargs="+", metavar="style", help="one or more style images")
     p.add_argument("-o", "--output", required=True, help="where to write the picture (.png, .jpg)")
-    p.add_argument("--preset", choices=("quick", "balanced", "best"),
-                   help="size and steps tuned for this device; explicit flags override it")
+    p.add_argument("--preset", choices=tuple(S.PRESETS),
+                   help="a time budget: " + ", ".join(f"{k} {v:g} s" for k, v in S.PRESETS.items())
+                   + ", from this command's start to the file written; size and steps are planned "
+                   "for this machine; explicit flags override them")
     g = p.add_argument_group("settings (the paper's names in brackets)")
-    g.add_argument("--size", type=int, help=f"long side of the output in px (default {S.Settings.size})")
-    g.add_argument("--steps", type=int, help=f"optimisation steps in all (default {S.Settings.steps})")
+    g.add_argument("--seconds", type=float, help="time budget in seconds, from this command's start "
+                   "to the file written: the size and steps not given are planned to fill it")
+    g.add_argument("--size", type=int, help=f"long side of the output in px (default {S.DEFAULT_SIZE}, "
+                   "or planned for --seconds)")
+    g.add_argument("--steps", type=int, help=f"optimisation steps in all (default {S.DEFAULT_STEPS}, or "
+                   "fitted into --seconds); given steps make a fixed-length run")
+    g.add_argument("--levels", type=_levels, metavar="SIDExSTEPS,...", help="the exact pyramid plan, "
+                   "e.g. 144x21,288x9, as a run's last line reports it, to repeat that run")
     g.add_argument("--seed", type=int, help="random seed: same seed, same picture")
     g.add_argument("--optimizer", choices=S.OPTIMIZERS, help="auto: adam with bf16, else lbfgs")
     g.add_argument("--lr", type=float, help="Adam step size in 0..255 pixel units")
@@ -87,10 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from_args(a: argparse.Namespace) -> S.Settings:
     """Settings from the preset (or the defaults) with every explicit flag on top."""
-    if a.preset:
-        base = S.preset(a.preset, preset_kind(a.device or "auto"))
-    else:
-        base = S.Settings()
+    base = S.preset(a.preset) if a.preset else S.Settings()
     given = {f: getattr(a, f) for f in S.field_names() if getattr(a, f, None) is not None}
     if a.ratio is not None:
         if "content_weight" in given and "style_weight" in given:
@@ -105,7 +118,7 @@ def settings_from_args(a: argparse.Namespace) -> S.Settings:
         raise ValueError("--save-every must be >= 0")
     # Frames at the save points, ~100 over the run for a time-lapse, else only at level ends;
     # the bar is refreshed from frame_seconds (a 512 px frame costs 4-23 ms to build: 1 a second).
-    lapse_every = max(1, given.get("steps", base.steps) // 100) if a.timelapse else S.MAX_STEPS
+    lapse_every = max(1, (given.get("steps") or 100) // 100) if a.timelapse else S.MAX_STEPS
     given.setdefault("frame_every", a.save_every or lapse_every)
     given.setdefault("frame_seconds", 1.0)
     return base.replace(**given).validate(n_styles=len(a.styles))
@@ -133,8 +146,10 @@ def _paint(a, s: S.Settings, content, styles, out: Path, mask=None) -> None:
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set()) if on_main else None
     bar = tqdm(total=s.steps, unit="step", disable=a.quiet, dynamic_ncols=True)
     lapse = TimeLapse() if a.timelapse else None
+    started = time.perf_counter() - machine.process_age()  # a budget counts this command's start
     try:
-        for frame in stylize(content, styles, s, cancel=cancel, mask=mask):
+        for frame in stylize(content, styles, s, cancel=cancel, mask=mask, started=started,
+                             reserve=_finishing(s, content.size, bool(lapse))):
             if lapse:
                 lapse.add(frame.image, frame.step)
             bar.total = frame.total
@@ -154,10 +169,32 @@ def _paint(a, s: S.Settings, content, styles, out: Path, mask=None) -> None:
     photo = paper_losses(content.resize(frame.image.size), content, styles, s)["style"]
     ours = paper_losses(frame.image, content, styles, s)["style"]
     stopped = " (stopped early)" if cancel.is_set() else ""
+    i = frame.info
     print(f"wrote {out} ({frame.image.width}x{frame.image.height}, {frame.step} steps in "
-          f"{frame.elapsed:.1f} s on {frame.info['device']} {frame.info['precision']} "
-          f"{frame.info['optimizer']}){stopped}; style loss {ours / max(photo, 1e-30):.3f}x "
-          f"the photo's" + (f"; time-lapse {a.timelapse}" if lapse else ""), file=sys.stderr)
+          f"{time.perf_counter() - started:.1f} s from start on {i['device']} {i['precision']} "
+          f"{i['optimizer']}){stopped}; style loss {ours / max(photo, 1e-30):.3f}x "
+          f"the photo's" + (f"; time-lapse {a.timelapse}" if lapse else "")
+          + f"; repeat it with: {repeat_flags(frame)}", file=sys.stderr)
+
+
+def repeat_flags(frame) -> str:
+    """The flags that paint this run again, pixel for pixel on the same device: the level plan it
+    really took (size and steps) and the arithmetic it chose, with its seed."""
+    i = frame.info
+    return (f"--levels {','.join(f'{sz}x{n}' for sz, n in i['taken'])} --precision {i['precision']} "
+            f"--seed {i['seed']}")
+
+
+def _finishing(s: S.Settings, wh, lapse: bool) -> float:
+    """Seconds this command needs after the last frame (two fp32 forward passes at full size for
+    the closing line, the PNG, the time-lapse), from the machine's model, so a budget is kept to
+    the file written. Only budgets need it."""
+    if s.seconds is None:
+        return 0.0
+    sp = machine.speed(s.device, s.weights)
+    side = s.size or machine.plan(s, wh, s.seconds, sp).size
+    step = sp.step("fp32", "adam", machine.side_pixels(wh, side))
+    return 0.3 + 2.5 * step + (1.0 if lapse else 0.0)  # 2 x (targets + forward) ~ 2.5 steps
 
 
 def _open(path: str) -> Image.Image:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import statistics
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,15 +16,18 @@ from typing import Iterator, Sequence
 import torch
 from PIL import Image
 
-from . import images, masks
+from . import images, machine, masks
 from .controls import Controls
 from .losses import content_loss, gram, guided_gram, guided_style_loss, style_loss, total_loss, tv_loss
-from .settings import Settings
+from .settings import DEFAULT_SIZE, DEFAULT_STEPS, LAYERS, Settings
 from .vgg import load_vgg
 
-REF_SIDE = 512  # px: alpha is the paper's for an image with this long side
+# px: alpha is the paper's for a picture of this many pixels, a 3:2 photo at a 512 px long side
+# (for 3:2 photos the same weight as when alpha followed the long side; other shapes now keep it)
+REF_AREA = 512 * 512 * 2 // 3
 COARSEST = 128  # px: the pyramid starts here (or at the output size if that is smaller)
 FIRST_STEP = 32.0  # grey levels: how far the polish's first step moves the steepest pixel
+REPLAN_EVERY = 0.5  # s: under a deadline, the remaining steps are re-planned this often
 
 
 @dataclass
@@ -40,71 +44,16 @@ class Frame:
     steered: tuple = ()  # ((step, version), ...): live-control versions and the first step using each
 
 
-# ---------------------------------------------------------------------------- devices, precision
-def resolve_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise ValueError(f"device must be auto, cpu, cuda, cuda:N or mps; got {name!r}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but no CUDA GPU is available; use device='auto'")
-    return dev
-
-
-def bf16_is_fast(device: torch.device) -> bool:
-    """bf16 pays off on CUDA GPUs that support it and CPUs with AVX512-BF16/AMX."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        try:
-            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-        except Exception:
-            return False
-    return False
-
-
-def preset_kind(device: str = "auto") -> str:
-    """Which table of settings.PRESETS fits this machine: 'cuda', 'mps', 'cpu' (a CPU with fast
-    bf16) or 'cpu-fp32' (one without: fp32 steps, measured 4x slower at 512 px, see README)."""
-    dev = resolve_device(device)
-    if dev.type == "cpu":
-        return "cpu" if bf16_is_fast(dev) else "cpu-fp32"
-    return dev.type
-
-
-def resolve(settings: Settings) -> tuple[torch.device, str, str]:
-    """(device, precision, optimizer) after 'auto'. L-BFGS always runs in fp32: its curvature
-    estimates do not survive bf16 gradient noise (measured: it stalls at 10x the fp32 loss or
-    diverges with a line search).
-
-    'auto' picks what reached the paper's objective soonest (README, Quality per second): with
-    fast bf16, Adam at every level (a bf16 Adam step costs half an fp32 L-BFGS step); in fp32,
-    'adam+lbfgs': Adam at the cheap coarse levels, then L-BFGS at the full size, where one of its
-    steps does more than several of Adam's at the same cost. One level alone: L-BFGS."""
-    device = resolve_device(settings.device)
-    opt, prec = settings.optimizer, settings.precision  # lbfgs + bf16: refused by validate()
-    if prec == "auto":
-        prec = "bf16" if opt != "lbfgs" and bf16_is_fast(device) else "fp32"
-    if opt == "auto":
-        opt = "adam" if prec == "bf16" else "adam+lbfgs" if settings.pyramid else "lbfgs"
-    return device, prec, opt
-
-
 # ---------------------------------------------------------------------------- pyramid
-def plan_levels(size: int, steps: int, pyramid: bool = True) -> list[tuple[int, int]]:
-    """[(long side, steps)] from coarse to fine. Each level halves the side down to COARSEST and
+def plan_levels(size: int, steps: int, pyramid: bool = True, coarsest: int = COARSEST
+                ) -> list[tuple[int, int]]:
+    """[(long side, steps)] from coarse to fine. Each level halves the side down to `coarsest` and
     gets twice the steps of the next finer one: steps are spent where they are cheap, the fine
     levels only add detail to an already-painted picture."""
-    if not pyramid or size < 2 * COARSEST:
+    if not pyramid or size < 2 * coarsest:
         return [(size, steps)]
     sizes = [size]
-    while sizes[-1] // 2 >= COARSEST:
+    while sizes[-1] // 2 >= coarsest:
         sizes.append(sizes[-1] // 2)
     sizes = sizes[::-1][-steps:]  # fewer steps than levels: keep the finest ones
     shares = [2.0 ** (len(sizes) - 1 - i) for i in range(len(sizes))]
@@ -128,11 +77,7 @@ class Objective:
     def __init__(self, net, s: Settings, content, styles, blend, size_hw, autocast, fmt,
                  mask: torch.Tensor | None = None):
         self.net, self.s, self.autocast, self.fmt = net, s, autocast, fmt
-        # The content loss is a sum over the M_l positions of a map while each E_l is normalised by
-        # M_l^2, so their balance shifts with image size. alpha is the paper's at a 512 px long
-        # side (there L is exactly alpha L_content + beta L_style); scaling it by (512/side)^2
-        # keeps that balance at every size and pyramid level.
-        self.alpha_scale = (REF_SIDE / max(size_hw)) ** 2
+        self.alpha_scale = alpha_scale(size_hw)
         self.alpha = s.content_weight * self.alpha_scale
         self.beta = s.style_weight
         self.content_layers = tuple(s.content_layers) if self.alpha > 0 else ()
@@ -219,6 +164,17 @@ class Objective:
         return total_loss(Lc, Ls, self.alpha, self.beta, tv, self.s.tv_weight), Lc, Ls
 
 
+def alpha_scale(size_hw) -> float:
+    """What alpha is multiplied by at an image of size_hw: REF_AREA / (H W).
+
+    The content loss is a sum over the M_l positions of a map while each E_l is normalised by
+    M_l^2, so their balance shifts with the pixel count. alpha is the paper's at REF_AREA pixels
+    (there L is exactly alpha L_content + beta L_style); scaling by the area, not by the long
+    side, keeps that balance for every size, aspect and pyramid level."""
+    h, w = size_hw
+    return REF_AREA / (h * w)
+
+
 def pools_before(layer: str) -> int:
     """How many 2x2 pools VGG-19 applies before `layer`: one per block before its own."""
     return int(layer[4]) - 1
@@ -270,10 +226,12 @@ def _layers_used(s: Settings) -> tuple:
         (tuple(s.style_layers) if s.style_weight else ())
 
 
-def level_plan(content_size: tuple[int, int], s: Settings) -> list[tuple[int, int]]:
+def level_plan(content_size: tuple[int, int], s: Settings, coarsest: int = COARSEST
+               ) -> list[tuple[int, int]]:
     """[(long side, steps)] this run will really take for a content image of `content_size`
-    (w, h): plan_levels() without the levels too thin for the deepest layer (their steps go to
-    the finest level). Raises ValueError when even the full size is too thin."""
+    (w, h): s.levels as given, else plan_levels() without the levels too thin for the deepest
+    layer (their steps go to the finest level). Raises ValueError when even the full size is too
+    thin. `s` has its size and steps (see concrete())."""
     layers = _layers_used(s)
     short_min = min_side(layers)
     short_at = lambda long_side: min(images.fit_size(*content_size, long_side))  # noqa: E731
@@ -281,9 +239,11 @@ def level_plan(content_size: tuple[int, int], s: Settings) -> list[tuple[int, in
         raise ValueError(f"at size {s.size} the picture's short side would be {short_at(s.size)} px, "
                          f"but layer {max(layers, key=pools_before)} needs at least {short_min} px: "
                          f"use a larger size or a less elongated image")
+    if s.levels:
+        return [tuple(lv) for lv in s.levels]
     polish = _polish_steps(s)
     main = s.steps - polish
-    levels = [lv for lv in plan_levels(s.size, main, s.pyramid) if short_at(lv[0]) >= short_min]
+    levels = [lv for lv in plan_levels(s.size, main, s.pyramid, coarsest) if short_at(lv[0]) >= short_min]
     if sum(n for _, n in levels) < main:
         levels[-1] = (levels[-1][0], levels[-1][1] + main - sum(n for _, n in levels))
     return levels + [(s.size, polish)] * bool(polish)
@@ -291,15 +251,37 @@ def level_plan(content_size: tuple[int, int], s: Settings) -> list[tuple[int, in
 
 def _polish_steps(s: Settings) -> int:
     """Steps of the final L-BFGS polish: only after Adam, and never all of the run."""
-    return max(0, min(int(s.polish), s.steps - 1)) if resolve(s)[2] == "adam" else 0
+    if not s.polish:
+        return 0
+    return max(0, min(int(s.polish), s.steps - 1)) if machine.resolve(s)[2] == "adam" else 0
+
+
+def optimizer_name(optimizers: list[str]) -> str:
+    """What a level plan really runs, in one word: 'adam', 'lbfgs' or 'adam+lbfgs'."""
+    kinds = {"adam" if o == "adam" else "lbfgs" for o in optimizers}
+    return kinds.pop() if len(kinds) == 1 else "adam+lbfgs"
+
+
+def concrete(s: Settings, content_size: tuple[int, int], sp=None, seconds: float | None = None,
+             max_size: int = machine.LARGEST) -> tuple[Settings, "machine.Plan | None"]:
+    """s with its size and steps filled in: given ones win; with a time budget (`seconds`, the
+    time left for the steps) the machine's planner fills the others; else the defaults."""
+    if s.levels:
+        return s.replace(size=s.levels[-1][0], steps=sum(n for _, n in s.levels)), None
+    if seconds is None or (s.size is not None and s.steps is not None):
+        return s.replace(size=s.size or DEFAULT_SIZE, steps=s.steps or DEFAULT_STEPS), None
+    p = machine.plan(s, content_size, seconds, sp, max_size=max_size)
+    return s.replace(size=p.size, steps=p.steps), p
 
 
 def level_optimizers(opt_name: str, n_levels: int, polish: bool) -> list[str]:
     """The optimizer of each level: 'adam', 'lbfgs' (with a line search: it may start from noise)
     or 'polish' (L-BFGS as the textbook runs it, after Adam has painted the picture): the
-    explicit polish level after Adam, or the finest level of 'adam+lbfgs'."""
+    explicit polish level after Adam, or the finest level of 'adam+lbfgs' (its only one, when the
+    picture is too small for a pyramid: the sized first step makes the line search, which cost
+    up to 20 evaluations a step and so could not be planned for, unnecessary)."""
     if opt_name == "adam+lbfgs":
-        return ["adam"] * (n_levels - 1) + ["polish"] if n_levels > 1 else ["lbfgs"]
+        return ["adam"] * (n_levels - 1) + ["polish"]
     return [opt_name] * (n_levels - polish) + ["polish"] * polish
 
 
@@ -337,14 +319,35 @@ def start_image(s: Settings, c: torch.Tensor, st: list, gen: torch.Generator,
 # ---------------------------------------------------------------------------- stage 4: the loop
 class _Descent:
     """Minimises one level's objective over the pixels x, one optimizer step per call, keeping
-    the best image seen (the lowest total loss) and the latest losses."""
+    the best image seen (the lowest total loss) with its losses, and the latest evaluated image
+    with its own losses (`seen`): a frame always pairs a picture with the losses of that picture."""
 
     def __init__(self, objective: Objective, x0: torch.Tensor, opt_name: str, lr: float):
-        self.objective, self.opt_name = objective, opt_name
+        self.objective, self.opt_name, self.lr = objective, opt_name, lr
         self.x = x0.clone().requires_grad_(True)
         self.opt = _make_optimizer(opt_name, self.x, lr)
-        self.best, self.best_loss, self.losses = self.x.detach().clone(), math.inf, {}
+        self.best, self.best_loss, self.best_losses = self.x.detach().clone(), math.inf, {}
+        self.seen, self.losses = self.best, {}  # the latest evaluated image and its losses
         self._last_eval = None  # (x, grad, loss) of the latest evaluation, for L-BFGS (below)
+
+    def _record(self, x: torch.Tensor, L, Lc, Ls) -> float:
+        v = L.item()
+        if not math.isfinite(v):
+            raise FloatingPointError("the loss became infinite or NaN; lower lr or the weights, "
+                                     "or use precision='fp32'")
+        self.seen = x.detach().clone()
+        self.losses = {"content": Lc.item(), "style": Ls.item(), "total": v}
+        if v < self.best_loss:
+            self.best_loss, self.best, self.best_losses = v, self.seen, self.losses
+        return v
+
+    def finish(self) -> None:
+        """Evaluate the level's last update (a step evaluates the picture *before* its update),
+        so the final picture can be the best one and the next level can start from it."""
+        if self._last_eval is not None and torch.equal(self.x, self._last_eval[0]):
+            return  # L-BFGS already evaluated this very point
+        with torch.no_grad():
+            self._record(self.x, *self.objective(self.x))
 
     def _closure(self):
         x, last = self.x, self._last_eval
@@ -356,21 +359,20 @@ class _Descent:
         self.opt.zero_grad(set_to_none=True)
         L, Lc, Ls = self.objective(x)
         L.backward()
-        v = L.item()
-        if not math.isfinite(v):
-            raise FloatingPointError("the loss became infinite or NaN; lower lr or the weights, "
-                                     "or use precision='fp32'")
-        if v < self.best_loss:
-            self.best_loss, self.best = v, x.detach().clone()
-        self.losses = {"content": Lc.item(), "style": Ls.item(), "total": v}
+        self._record(x, L, Lc, Ls)
         if self.opt_name != "adam":
             self._last_eval = (x.detach().clone(), x.grad.clone(), L.detach())
         return L
 
     def objective_changed(self):
         """The objective was steered: losses from before cannot rank images or answer L-BFGS's
-        re-evaluation any more. The optimizer state is kept (a change never restarts the run)."""
-        self.best_loss, self._last_eval = math.inf, None
+        re-evaluation any more. Adam keeps its moments (a change never restarts the run); L-BFGS
+        drops its curvature pairs, which describe the old objective: kept, they sent the line
+        search to NaN after a 1000x change of alpha/beta (measured, 32 px). It goes on from the
+        same picture, its first step sized afresh."""
+        self.best_loss, self.best_losses, self._last_eval = math.inf, {}, None
+        if self.opt_name != "adam":
+            self.opt = _make_optimizer(self.opt_name, self.x, self.lr)
 
     def step(self):
         first_polish = self.opt_name == "polish" and not self.opt.state
@@ -393,10 +395,88 @@ class _Descent:
                 self.x.clamp_(0, 255)
 
 
+class _Schedule:
+    """The level plan [(side, steps)] and, under a deadline, its re-planning: before each step the
+    steps left are scaled so that the predicted finish meets the deadline, predicted from the rate
+    measured at this level and, for later levels, the machine's model scaled by how far this
+    level's measured rate is off it. A budget may add steps (`grow`); a safety limit only cuts.
+    Coarse levels give way first: the finest level always keeps at least one step, so a cut run
+    still ends at full size."""
+
+    def __init__(self, levels, optimizers, wh, sp, precision, deadline=None, grow=False):
+        self.levels = [list(lv) for lv in levels]
+        self.optimizers, self.wh, self.sp, self.precision = optimizers, wh, sp, precision
+        self.deadline, self.grow = deadline, grow
+        self.times: dict[int, list[float]] = {}  # level -> seconds of each step
+        self.k = 1.0  # measured / modelled seconds per step, carried to later levels
+        self.cut = False  # a limit (not a budget) took steps away
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n in self.levels)
+
+    def model(self, j: int) -> float:
+        opt = "adam" if self.optimizers[j] == "adam" else "lbfgs"
+        return self.sp.step(self.precision, opt, machine.side_pixels(self.wh, self.levels[j][0]))
+
+    def rate(self, level: int) -> float | None:
+        """Measured seconds per step at this level (the first step, which sets up kernels and
+        targets, only while it is the only one)."""
+        t = self.times.get(level, [])
+        return statistics.median(t[1:][-5:]) if len(t) > 1 else (t[0] if t else None)
+
+    def stepped(self, level: int, seconds: float) -> None:
+        self.times.setdefault(level, []).append(seconds)
+
+    def left(self, level: int, done_here: int) -> float:
+        """Predicted seconds to the final frame."""
+        if self.sp is None:
+            r = self.rate(level) or 0.0
+            return r * (self.levels[level][1] - done_here) + sum(
+                r * n * (lv[0] / self.levels[level][0]) ** 2 for lv, n in
+                ((lv, lv[1]) for lv in self.levels[level + 1:]))
+        here = self.rate(level) or self.model(level) * self.k
+        later = range(level + 1, len(self.levels))
+        return (here * (self.levels[level][1] - done_here) + 0.5 * self.model(-1) * self.k
+                + sum((self.levels[j][1] + 1) * self.model(j) * self.k for j in later if self.levels[j][1]))
+
+    def replan(self, level: int, done_here: int, now: float) -> None:
+        if self.deadline is None or self.sp is None:
+            return
+        r = self.rate(level)
+        if r is not None and len(self.times[level]) > 1:
+            self.k = min(4.0, max(0.25, r / self.model(level)))
+        here = r or self.model(level) * self.k
+        later = [j for j in range(level + 1, len(self.levels))]
+        fixed = 0.5 * self.model(-1) * self.k + sum(self.model(j) * self.k for j in later)
+        var = here * (self.levels[level][1] - done_here) + sum(self.levels[j][1] * self.model(j) * self.k
+                                                              for j in later)
+        avail = self.deadline - now - fixed
+        f = avail / var if var > 0 else 1.0
+        if not self.grow:
+            f = min(f, 1.0)
+        if abs(f - 1) < 0.02:
+            return
+        self.cut = self.cut or not self.grow
+        last = len(self.levels) - 1
+        if later and avail < 2 * self.model(last) * self.k:
+            # no time for the coarse levels: end this one now, go straight to one full-size step
+            self.levels[level][1] = done_here
+            for j in later:
+                self.levels[j][1] = 1 if j == last else 0
+            return
+        self.levels[level][1] = done_here + max(0, math.floor((self.levels[level][1] - done_here) * f))
+        for j in later:
+            self.levels[j][1] = max(1 if j == last else 0, round(self.levels[j][1] * f))
+        if level == last:
+            self.levels[level][1] = max(1, self.levels[level][1])
+
+
 def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
             settings: Settings | None = None, *, cancel: threading.Event | None = None,
             init_image: Image.Image | None = None, mask: Image.Image | None = None,
-            controls: Controls | None = None) -> Iterator[Frame]:
+            controls: Controls | None = None, started: float | None = None, reserve: float = 0.0,
+            limit: float | None = None, max_size: int = machine.LARGEST) -> Iterator[Frame]:
     """Paint `content` in the style of `styles`; yields Frames, the last with done=True and the
     best image (lowest total loss at the finest level). `cancel`, when set, ends the run after
     the current step with that final frame; closing the generator ends it with none.
@@ -406,7 +486,16 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
     nst/masks.py and settings.mask_mode. `controls` (nst/controls.py) are read before every step:
     moving alpha/beta, layer weights or the blend acts on the next step, with no restart.
 
-    Stages: level_plan() -> per level: level_images(), start_image(), Objective(), _Descent."""
+    Time: with settings.seconds the final frame comes that many seconds after `started` (a
+    time.perf_counter() value; default: now), less `reserve` (what the caller needs after it);
+    the size and steps not given are planned for this machine (nst/machine.py) and the steps
+    re-planned while it runs. `limit` (seconds from `started`) is a hard cap for any run: one
+    that would overrun it is cut short, coarse levels first, and still ends at full size.
+    `max_size` caps the size the planner may choose.
+
+    Stages: concrete() -> level_plan() -> per level: level_images(), start_image(), Objective(),
+    _Descent, with _Schedule keeping the deadline."""
+    started = time.perf_counter() if started is None else started
     s = settings or Settings()
     styles = _as_list(styles)
     if not styles:
@@ -419,31 +508,66 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
             raise ValueError("live controls need content_weight > 0 and style_weight > 0: a loss "
                              "with weight 0 is never computed, so there would be nothing to steer")
         controls.bind(len(s.style_layers), len(styles))
-    device, precision, opt_name = resolve(s)
+    timed = s.seconds is not None or limit is not None
+    device = machine.resolve_device(s.device)
+    # measured now if the run needs it; else only refreshed (below) where a model exists
+    sp = machine.speed(device, s.weights, measure=timed or s.precision == "auto")
+    device, precision, opt_name = machine.resolve(s, sp)
+    # a budget sets the deadline only where it plans the steps: given steps are a fixed length
+    budgeted = s.seconds is not None and s.steps is None and not s.levels
+    deadline = started + s.seconds - reserve if budgeted else None
+    if limit is not None:
+        deadline = min(deadline or math.inf, started + limit - reserve)
+    budget = started + s.seconds - reserve - time.perf_counter() if s.seconds is not None else None
+    s, plan = concrete(s, content.size, sp, budget, max_size)
+    coarsest = machine.first_side(sp, precision, content.size, s.size) if plan else COARSEST
     channels_last = device.type in ("cpu", "cuda")
     net = load_vgg(s.weights, str(device), channels_last)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if precision == "bf16" \
         else contextlib.nullcontext
     blend = _blend(s, len(styles))
-    levels = level_plan(content.size, s)
+    levels = level_plan(content.size, s, coarsest)
     optimizers = level_optimizers(opt_name, len(levels), bool(_polish_steps(s)))
-    total_steps = sum(n for _, n in levels)
-    info = {"device": str(device), "precision": precision, "optimizer": opt_name,
-            "levels": [sz for sz, _ in levels], "plan": levels, "weights": s.weights,
-            "optimizers": optimizers,
+    schedule = _Schedule(levels, optimizers, content.size, sp, precision, deadline, grow=budgeted)
+    full_hw = images.fit_size(*content.size, s.size)[::-1]
+    flops = machine.flops_per_step(*full_hw, max(_layers_used(s), key=LAYERS.index))
+    info = {"device": str(device), "precision": precision, "optimizer": optimizer_name(optimizers),
+            "weights": s.weights, "optimizers": optimizers, "seconds": s.seconds, "seed": s.seed,
+            "flops_per_step": flops, "peak_flops": sp.peak_flops if sp else None,
             "polish": levels[-1][1] if optimizers[-1] == "polish" else 0}
+
+    def frame(image, losses, step, level, done=False):
+        now = time.perf_counter()
+        lv = [tuple(x) for x in schedule.levels if x[1] or x is schedule.levels[-1]]
+        rate = schedule.rate(level)
+        taken = [(schedule.levels[j][0], len(t)) for j, t in sorted(schedule.times.items())]
+        left = 0.0 if done else max(0.0, schedule.left(level, i + 1))
+        if deadline is not None and not done:  # a budget's countdown is the deadline's own
+            left = deadline - now if schedule.grow else min(left, deadline - now)
+        at = dict(info, plan=lv, levels=[sz for sz, _ in lv], size=s.size, steps=schedule.total,
+                  taken=taken, cut=schedule.cut, left=max(0.0, left),
+                  deadline=None if deadline is None else deadline - started)
+        if rate and level == len(schedule.levels) - 1:  # achieved rate at full size
+            at["flops_per_s"] = flops / rate
+            if sp and sp.peak_flops:
+                at["mfu"] = flops / rate / sp.peak_flops
+        return Frame(_show(image, content_full, s), step, schedule.total, level, len(schedule.levels),
+                     dict(losses), now - started, done=done, info=at, steered=tuple(steered))
 
     content_full = images.to_tensor(content)
     style_full = [images.to_tensor(im) for im in styles]
     mask_full = masks.to_mask(mask) if mask is not None else None
     steered, applied = [], 0  # control versions taken up, and the one the objective has
     gen = torch.Generator().manual_seed(s.seed)
-    t0 = time.perf_counter()
     descent = objective = None
-    step = 0
+    step = i = level = 0
+    stopping = False
     try:
-        for level, (long_side, n_steps) in enumerate(levels):
+        for level, (long_side, _) in enumerate(levels):
+            last_level = level == len(schedule.levels) - 1
+            if not schedule.levels[level][1] and not last_level:
+                continue  # re-planned away: no time for this coarse level
             polishing = optimizers[level] == "polish"  # fp32 L-BFGS after Adam: no autocast
             c, st = level_images(content_full, style_full, long_side, s)
             hw = tuple(c.shape[-2:])
@@ -455,7 +579,8 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
             descent = _Descent(objective, x0.to(device), optimizers[level], s.lr)
             applied = 0  # a new level's objective starts from the Settings
             last_frame = time.perf_counter()
-            for i in range(n_steps):
+            i = 0
+            while i < schedule.levels[level][1]:
                 if controls is not None:  # read once per step, before it
                     version, values = controls.read()
                     if version != applied:
@@ -464,29 +589,45 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
                         if not steered or steered[-1][1] != version:
                             steered.append((step + 1, version))
                         applied = version
+                t = time.perf_counter()
                 descent.step()
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                now = time.perf_counter()
+                schedule.stepped(level, now - t)
+                schedule.replan(level, i + 1, now)
                 step += 1
                 stopping = cancel is not None and cancel.is_set()
-                now = time.perf_counter()
-                due = step % s.frame_every == 0 or (
-                    s.frame_seconds is not None and now - last_frame >= s.frame_seconds)
-                if stopping or (i == n_steps - 1 and level == len(levels) - 1):
+                due = step % s.frame_every == 0 or s.frame_seconds is not None and (
+                    step == 1 or now - last_frame >= s.frame_seconds)  # timed frames: one at once
+                at_end = i + 1 >= schedule.levels[level][1]
+                if stopping or (at_end and last_level):
                     break
-                if due or i == n_steps - 1:
+                if due or at_end:
                     last_frame = now
-                    yield Frame(_show(descent.x, content_full, s), step, total_steps, level,
-                                len(levels), dict(descent.losses), now - t0, info=info,
-                                steered=tuple(steered))
+                    yield frame(descent.seen, descent.losses, step, level)
+                i += 1
             if stopping:
                 break
-        # the final frame: the best image seen at the last level reached
-        yield Frame(_show(descent.best, content_full, s), step, total_steps, level, len(levels),
-                    dict(descent.losses), time.perf_counter() - t0, done=True, info=info,
-                    steered=tuple(steered))
+            descent.finish()
+        if sp is not None and mask is None and _layers_used(s) and \
+                max(_layers_used(s), key=LAYERS.index) == "conv5_1":
+            _observe(sp, schedule, precision, content.size)
+        # the final frame: the best image seen at the last level reached, with its own losses
+        yield frame(descent.best, descent.best_losses or descent.losses, step, level, done=True)
     finally:
         descent = objective = None  # noqa: F841 (drop references so memory returns now)
         if device.type == "cuda":
             torch.cuda.empty_cache()
+
+
+def _observe(sp, schedule: _Schedule, precision: str, wh) -> None:
+    """A real run refreshes this machine's speed model with the rates it measured."""
+    for level, times in schedule.times.items():
+        if len(times) >= 4:
+            opt = "adam" if schedule.optimizers[level] == "adam" else "lbfgs"
+            machine.observe(sp, precision, opt, machine.side_pixels(wh, schedule.levels[level][0]),
+                            statistics.median(times[1:]))
 
 
 def _show(x: torch.Tensor, content_full: torch.Tensor, s: Settings):
@@ -505,7 +646,7 @@ def paper_losses(image: Image.Image, content: Image.Image, styles, settings: Set
     s = (settings or Settings()).replace(precision="fp32", optimizer="adam")
     styles = _as_list(styles)
     s.validate(n_styles=len(styles))
-    device, _, _ = resolve(s)
+    device = machine.resolve_device(s.device)
     net = load_vgg(s.weights, str(device), False)
     x = images.to_tensor(image).to(device)
     hw = tuple(x.shape[-2:])

@@ -17,7 +17,8 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from . import images
-from .engine import Frame, resolve_device, stylize
+from .engine import Frame, stylize
+from .machine import resolve_device
 from .settings import LAYERS, STYLE_LAYERS, Settings
 from .vgg import POOL_AFTER, load_vgg
 
@@ -136,6 +137,11 @@ class _Grid:
         return self.canvas.copy()
 
 
+def per_cell(s: Settings, cells: int) -> Settings:
+    """A figure's budget (s.seconds, steps not given) shared evenly by its cells."""
+    return s.replace(seconds=s.seconds / cells) if s.seconds is not None and s.steps is None else s
+
+
 def _render(grid: _Grid, jobs: list, cancel: threading.Event | None) -> Iterator[FigureProgress]:
     """Run jobs [(row, col, label, caption, frames_fn)] one after the other, painting each
     cell's frames into the grid as they come."""
@@ -157,8 +163,9 @@ def figure1(content: Image.Image, style: Image.Image | None = None,
             cancel: threading.Event | None = None) -> Iterator[FigureProgress]:
     """The paper's Figure 1: top row, `content` rebuilt from each of `layers` alone; bottom row,
     `style` (default: `content`) rebuilt from the growing sets {conv1_1}, {conv1_1, conv2_1}, ...
-    The first column shows the originals. Yields FigureProgress after every frame of every cell."""
-    s = settings or recon_settings()
+    The first column shows the originals. Yields FigureProgress after every frame of every cell.
+    A budget (settings.seconds without steps) is shared by the cells."""
+    s = per_cell(settings or recon_settings(), 2 * len(layers))
     style = content if style is None else style
     c, st = _fitted(content, s.size), _fitted(style, s.size)
     grid = _Grid(len(layers) + 1, s.size, (c.height, st.height))
@@ -181,8 +188,9 @@ def ratio_row(content: Image.Image, style: Image.Image, ratios: Sequence[float] 
               settings: Settings | None = None, *, cancel: threading.Event | None = None
               ) -> Iterator[FigureProgress]:
     """The paper's Figure 3 (one row): `content` painted in `style` from white noise for each
-    alpha/beta in `ratios`, with the paper's layers. Low ratios give texture, high ones the photo."""
-    s = (settings or recon_settings()).replace(init="noise", layer_weights=None)
+    alpha/beta in `ratios`, with the paper's layers. Low ratios give texture, high ones the photo.
+    A budget (settings.seconds without steps) is shared by the cells."""
+    s = per_cell(settings or recon_settings(), len(ratios)).replace(init="noise", layer_weights=None)
     c, st = _fitted(content, s.size), _fitted(style, s.size)
     grid = _Grid(len(ratios) + 2, s.size, (c.height,))
     grid.put(0, 0, c, "content")

@@ -21,6 +21,11 @@ MASK_MODES = ("inside", "split")  # with a mask: style inside only | painting 1 
 
 MIN_SIZE, MAX_SIZE = 16, 4096
 MAX_STEPS = 100_000
+DEFAULT_SIZE, DEFAULT_STEPS = 256, 200  # a run with neither a budget nor these given
+# The presets are time budgets, the same on every device: seconds from the click (the app) or
+# from process start (the CLI). What size and how many steps they buy is planned per machine
+# by nst/machine.py, from its measured speed.
+PRESETS = {"quick": 15.0, "balanced": 45.0, "best": 120.0}
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ class Limits:
     max_layer_weight: float = float("inf")  # each w_l
     max_blend: float = float("inf")  # each style image's weight
     max_seed: int = 2**63 - 1
+    max_seconds: float = 24 * 3600.0  # a time budget
 
 
 def default_weights() -> str:
@@ -53,8 +59,13 @@ class Settings:
     (None: equal, 1/len(style_layers)). style_blend weighs several style images (None: equal).
     """
 
-    size: int = 256  # long side of the output, px
-    steps: int = 200  # optimisation steps in all, shared out over the pyramid levels
+    size: int | None = None  # long side of the output, px (None: planned for `seconds`, else 256)
+    steps: int | None = None  # steps in all, shared out over the pyramid levels (None: fitted
+    # into `seconds`, else 200). Given steps make a fixed-length run, the same pixels for a seed.
+    seconds: float | None = None  # time budget: the final frame comes this many seconds after
+    # the start, the size and steps not given planned for this machine (nst/machine.py)
+    levels: tuple | None = None  # ((long side, steps), ...) coarse to fine: a run's exact level
+    # plan, as its final frame reports it (info['plan']), to repeat that run exactly
     seed: int = 0
     optimizer: str = "auto"  # 'adam' | 'lbfgs' | 'auto': Adam with bf16; in fp32 Adam at the
     # coarse pyramid levels and L-BFGS at full size (L-BFGS alone without a pyramid)
@@ -109,8 +120,25 @@ class Settings:
             need(isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi,
                  f"{name} must be {what}from {lo} to {hi}, got {v!r}")
 
-        whole("size", max(MIN_SIZE, lim.min_size), min(MAX_SIZE, lim.max_size), "a whole number of pixels ")
-        whole("steps", 1, min(MAX_STEPS, lim.max_steps))
+        if self.size is not None:
+            whole("size", max(MIN_SIZE, lim.min_size), min(MAX_SIZE, lim.max_size), "a whole number of pixels ")
+        if self.steps is not None:
+            whole("steps", 1, min(MAX_STEPS, lim.max_steps))
+        if self.seconds is not None:
+            number("seconds", 0, lim.max_seconds, low_open=True)
+        if self.levels is not None:
+            lv = self.levels
+            need(isinstance(lv, (tuple, list)) and lv and all(
+                isinstance(x, (tuple, list)) and len(x) == 2 and all(
+                    isinstance(v, int) and not isinstance(v, bool) for v in x) for x in lv),
+                "levels must be (long side, steps) pairs of whole numbers, coarse to fine")
+            need(all(MIN_SIZE <= sz <= min(MAX_SIZE, lim.max_size) and 0 <= n <= lim.max_steps
+                     for sz, n in lv) and lv[-1][1] >= 1 and list(lv) == sorted(lv, key=lambda x: x[0]),
+                 f"levels must grow from coarse to fine, each side from {MIN_SIZE} to "
+                 f"{min(MAX_SIZE, lim.max_size)} px, and the finest needs a step")
+            need(self.size in (None, lv[-1][0]) and self.steps in (None, sum(n for _, n in lv)),
+                 "levels must end at the size and add up to the steps given")
+            need(sum(n for _, n in lv) <= lim.max_steps, f"levels add up to more than {lim.max_steps} steps")
         whole("seed", 0, lim.max_seed, "a whole number ")
         for name, allowed in (("optimizer", OPTIMIZERS), ("init", INITS), ("pooling", POOLINGS),
                               ("colors", COLORS), ("precision", PRECISIONS),
@@ -151,7 +179,7 @@ class Settings:
             need(all(_finite(w) and 0 <= w <= lim.max_blend for w in self.style_blend)
                  and sum(self.style_blend) > 0,
                  f"style_blend weights must be from 0 to {lim.max_blend:g} and not all 0")
-        whole("polish", 0, self.steps - 1, "a whole number of final L-BFGS steps ")
+        whole("polish", 0, (self.steps or MAX_STEPS) - 1, "a whole number of final L-BFGS steps ")
         need(isinstance(self.frame_every, int) and self.frame_every >= 1, "frame_every must be >= 1")
         need(self.frame_seconds is None or self.frame_seconds > 0, "frame_seconds must be > 0")
         return self
@@ -165,23 +193,9 @@ def field_names() -> list[str]:
     return [f.name for f in fields(Settings)]
 
 
-# Presets: (size, steps) per device kind (engine.preset_kind), each sized for a visitor's wall
-# time, process start included, of 15 s / 45 s / 2 min. 'cpu' (AVX512-BF16, bf16 Adam) and
-# 'cpu-fp32' (AVX2 only: fp32, Adam then L-BFGS): measured with bench/quality.py on 2-core CPUs
-# of each kind (README). CUDA: estimates from FLOP counts (README), not measured yet.
-PRESETS = {
-    "cpu": {"quick": (384, 90), "balanced": (512, 300), "best": (768, 450)},
-    "cpu-fp32": {"quick": (256, 28), "balanced": (384, 58), "best": (512, 210)},
-    "cuda": {"quick": (768, 300), "balanced": (1024, 500), "best": (1536, 800)},
-}
-PRESETS["mps"] = PRESETS["cuda"]
-
-
-def preset(name: str, device: str = "cpu", **overrides) -> Settings:
-    """Settings for a named preset ('quick' | 'balanced' | 'best') on a device kind: a key of
-    PRESETS ('cpu-fp32' ...) or a device ('cuda:1'); engine.preset_kind() names this machine's."""
-    table = PRESETS.get(device, PRESETS.get(device.split(":")[0], PRESETS["cpu"]))
-    if name not in table:
-        raise ValueError(f"preset must be one of {', '.join(table)}; got {name!r}")
-    size, steps = table[name]
-    return Settings(size=size, steps=steps, **overrides)
+def preset(name: str, **overrides) -> Settings:
+    """Settings for a named preset ('quick' | 'balanced' | 'best'): its time budget (PRESETS);
+    explicit overrides (a size, steps) win over what the budget would plan."""
+    if name not in PRESETS:
+        raise ValueError(f"preset must be one of {', '.join(PRESETS)}; got {name!r}")
+    return Settings(seconds=PRESETS[name], **overrides)

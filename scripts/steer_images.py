@@ -30,7 +30,7 @@ def _open(kind: str, name: str) -> Image.Image:
 
 
 def timelapse(which: str = "quick"):
-    settings = preset(which, "cpu", frame_every=2)
+    settings = preset(which, frame_every=2)
     out = DOCS / "timelapse.webp" if which == "quick" else Path(tempfile.gettempdir()) / f"timelapse-{which}.webp"
     lapse = TimeLapse(long_side=256 if which == "quick" else 384)
     t0 = time.perf_counter()
@@ -38,7 +38,7 @@ def timelapse(which: str = "quick"):
         lapse.add(frame.image, frame.step)
     lapse.write(out)
     n = Image.open(out).n_frames
-    print(f"{out}: {which} preset ({settings.size} px, {settings.steps} steps, "
+    print(f"{out}: {which} preset ({frame.info['size']} px, {frame.step} steps, "
           f"{time.perf_counter() - t0:.0f} s), {n} frames, {out.stat().st_size / 1024:.0f} KB")
 
 
@@ -57,7 +57,7 @@ def person_mask(size: tuple[int, int]) -> Image.Image:
 def mask(cell: int = 256):
     photo = _open("photos", PHOTO)
     m = person_mask(photo.size)
-    s = preset("quick", "cpu")
+    s = preset("quick")
     inside = run(photo, _open("styles", STYLE), s, mask=m)
     split = run(photo, [_open("styles", STYLE), _open("styles", STYLE_2)], s.replace(mask_mode="split"), mask=m)
     pad = 6

@@ -14,7 +14,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 import app
-from nst.ui import paint, progress, run
+from nst.ui import contract, paint, progress, run
 
 TINY = dict(size=64, steps=120, pyramid=False)  # long enough for several 0.3 s frames
 
@@ -64,10 +64,11 @@ def test_only_two_images_paint_a_picture(server, images):
     """The documented minimal call: content and style only, everything else defaulted."""
     client = Client(server, verbose=False)
     result = client.predict(handle_file(images["photo"]), handle_file(images["paint"]), api_name="/stylize")
-    image, status = result[0], result[1]
+    image, status, details = result[0], result[1], result[2]
     out = Image.open(image)
-    assert max(out.size) == paint.PRESETS["quick"][0]  # the quick preset's size
-    assert "Done" in status
+    assert "Done" in status and f"{out.width}×{out.height} px" in status  # the size it says it took
+    assert max(out.size) % 32 == 0 and max(out.size) >= 128  # planned for the quick budget
+    assert "steps" in details and "seed" in details  # the plan taken, to repeat the run
     photo = np.asarray(Image.open(images["photo"]).convert("RGB").resize(out.size), float)
     assert np.abs(np.asarray(out.convert("RGB"), float) - photo).mean() > 5  # it was painted
 
@@ -131,12 +132,12 @@ def test_refine_continues_from_the_result_at_a_larger_size(images, tmp_path):
     import types
 
     request = types.SimpleNamespace(session_hash="refine-test")
-    values = dict(paint.API_DEFAULTS, content=images["photo"], style=images["paint"], size=64, steps=30,
-                  pyramid=False)
-    *_, painted = paint.stylize(**values, request=request)
+    values = dict(contract.API_DEFAULTS, content=images["photo"], style=images["paint"], size=64, steps=30,
+                  pyramid=False, seconds=4)
+    *_, painted = contract.stylize(**values, request=request)
     result = tmp_path / "result.png"
     painted[0].save(result)
-    refine = paint.refine(request, str(result), *[values[p] for p in paint.API_PARAMS])
+    refine = paint.refine(request, str(result), *[values[p] for p in contract.API_PARAMS])
     first = next(refine)[0]
     *_, refined = refine
     assert refined[0].size == (96, 72)  # 1.5x of 64x48
@@ -148,7 +149,7 @@ def test_refine_continues_from_the_result_at_a_larger_size(images, tmp_path):
 def test_the_api_page_lists_stylize_first_with_this_machines_limits(server):
     info = Client(server, verbose=False).view_api(return_format="dict", print_info=False)
     assert list(info["named_endpoints"])[0] == "/stylize"
-    doc = paint.stylize.__doc__
+    doc = contract.stylize.__doc__
     assert "MAX_" not in doc and f"1 to {run.LIMITS.max_steps}" in doc
     assert f"{run.LIMITS.min_size} to {run.LIMITS.max_size}" in doc and f"{run.MAX_SECONDS:.0f} s" in doc
     described = {p["parameter_name"]: p["python_type"]["description"]
@@ -157,22 +158,45 @@ def test_the_api_page_lists_stylize_first_with_this_machines_limits(server):
     assert f"{run.LIMITS.min_size} to {run.LIMITS.max_size}" in described["size"]
 
 
+@pytest.mark.parametrize("name, value", [("seed", float("inf")), ("steps", float("nan")),
+                                         ("ratio_exp", 400), ("size", "1e999"), ("seconds", float("inf"))])
+def test_numbers_too_large_for_a_float_are_refused_in_words(images, name, value):
+    """inf, nan and 10**400 end in a sentence naming the parameter, not an OverflowError."""
+    p = dict(contract.API_DEFAULTS, content=images["photo"], style=images["paint"], **{name: value})
+    with pytest.raises(ValueError, match=name):
+        contract.inputs(p)
+
+
+def test_zerogpu_asks_for_the_runs_own_budget():
+    from nst import Settings
+
+    assert run.gpu_seconds(None, None, Settings(seconds=45)) == 45 + run.START_UP
+    assert run.gpu_seconds(None, None, Settings(steps=100)) == run.MAX_SECONDS + run.START_UP
+
+
 def test_a_third_painting_without_a_second_gets_its_own_weight(images):
     """Blend weights follow their slots: painting 3 takes blend_3, never blend_2."""
-    p = dict(paint.API_DEFAULTS, content=images["photo"], style=images["paint"], style_3=images["paint"],
+    p = dict(contract.API_DEFAULTS, content=images["photo"], style=images["paint"], style_3=images["paint"],
              blend_1=0.3, blend_2=0.9, blend_3=0.6)
-    _, styles, s, _, _ = paint.inputs(p)
+    _, styles, s, _, _ = contract.inputs(p)
     assert len(styles) == 2 and s.style_blend == (0.3, 0.6)
 
 
 def test_a_wide_panorama_keeps_a_usable_short_side_and_says_so(tmp_path):
     wide = tmp_path / "wide.png"
     Image.new("RGB", (3000, 400), (90, 140, 200)).save(wide)
-    p = dict(paint.API_DEFAULTS, content=str(wide), style=str(wide))
-    _, _, s, note, _ = paint.inputs(p)
+    p = dict(contract.API_DEFAULTS, content=str(wide), style=str(wide), size=256)
+    _, _, s, note, _ = contract.inputs(p)
     w, h = nst_fit(3000, 400, s.size)
-    assert h >= 80 and w * h <= 1.05 * paint.PRESETS["quick"][0] ** 2  # no sliver, no more pixels
+    assert h >= 80 and w * h <= 1.05 * 256 ** 2  # no sliver, no more pixels
     assert "wide" in note and f"{w}×{h}" in note
+    # a budget plans by pixels and time: the panorama gets about a square's pixels, and is told so
+    _, _, s, note, _ = contract.inputs(dict(p, size=0))
+    from nst.machine import side_pixels
+
+    pano, square = run.planned("quick", (3000, 400)), run.planned("quick", (1000, 1000))
+    assert 0.6 <= side_pixels((3000, 400), pano.size) / side_pixels((1, 1), square.size) <= 1.6
+    assert min(nst_fit(3000, 400, pano.size)) >= 64 and "wide" in note
 
 
 def nst_fit(w, h, side):

@@ -37,10 +37,8 @@ def _settings(*flags):
 
 def test_preset_then_explicit_flags_win():
     s = _settings("--preset", "quick", "--steps", "7", "--device", "cpu")
-    from nst.engine import preset_kind
-    from nst.settings import PRESETS
-
-    assert (s.size, s.steps) == (PRESETS[preset_kind("cpu")]["quick"][0], 7)
+    assert (s.seconds, s.size, s.steps) == (15.0, None, 7)  # the budget stays, the steps are fixed
+    assert _settings("--seconds", "30", "--size", "128").seconds == 30.0
 
 
 def test_flags_map_to_the_papers_settings():

@@ -1,5 +1,6 @@
 """What a user of stylize() notices: the picture takes on the style, keeps the photo's colours when
 asked, repeats with a seed, stops when told, and refuses bad settings with a sentence."""
+import contextlib
 import functools
 import threading
 
@@ -204,3 +205,50 @@ def test_fp32_auto_ends_lower_than_adam_alone_by_taking_lbfgs_at_full_size(photo
     assert auto.info["optimizers"] == ["adam", "polish"] and auto.info["plan"] == [(24, 30), (48, 15)]
     adam = run(photo, painting, s.replace(optimizer="adam"))
     assert _paper_objective(auto.image, photo, painting) < 0.85 * _paper_objective(adam.image, photo, painting)
+
+
+# ---------------------------------------------------------------------------- frames tell the truth
+def test_each_frame_pairs_a_picture_with_its_own_losses(photo, painting):
+    """A frame's losses are those of the picture it shows (not of the one before its update),
+    and the final frame's are those of the best picture it returns."""
+    from nst.engine import paper_losses
+
+    s = Settings(size=40, steps=6, frame_every=1, optimizer="adam", precision="fp32", lr=12)
+    frames = list(stylize(photo, painting, s))
+    for f in frames:
+        judged = paper_losses(f.image, photo, painting, s)
+        assert judged["style"] == pytest.approx(f.losses["style"], rel=0.05), f.step
+        assert judged["content"] == pytest.approx(f.losses["content"], rel=0.05, abs=5e6), f.step
+
+
+def test_a_levels_last_update_can_be_the_result(photo, painting):
+    """One step per level: the update of each level's only step is evaluated, so the result is
+    painted, not the enlarged start picture."""
+    square = photo.resize((64, 64))
+    for s in (Settings(size=64, steps=1, pyramid=False, optimizer="adam", precision="fp32", lr=12),
+              Settings(levels=((32, 1), (64, 1)), optimizer="adam", precision="fp32", lr=12)):
+        out = run(square, painting, s)
+        start = np.asarray(square, float)
+        assert np.abs(np.asarray(out.image, float) - start).mean() > 3, s.levels
+
+
+def test_the_optimizer_named_is_the_one_that_ran(photo, painting):
+    """Too small for a pyramid: fp32 'auto' runs L-BFGS alone, and says so."""
+    out = run(photo, painting, Settings(size=48, steps=3, precision="fp32"))
+    assert out.info["optimizers"] == ["polish"] and out.info["optimizer"] == "lbfgs"
+
+
+def test_alpha_follows_the_area_not_the_long_side(photo, painting):
+    """A panorama and a square of the same pixel count weigh the content alike."""
+    from nst import images
+    from nst.engine import Objective
+    from nst.vgg import load_vgg
+
+    net = load_vgg("vgg19", "cpu", False)
+
+    def alpha(w, h):
+        c = images.to_tensor(photo.resize((w, h)))
+        return Objective(net, Settings(), c, [images.to_tensor(painting)], [1.0], (h, w),
+                         contextlib.nullcontext, torch.contiguous_format).alpha
+
+    assert alpha(256, 32) == pytest.approx(alpha(90, 91), rel=0.02)

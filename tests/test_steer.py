@@ -7,7 +7,8 @@ import torch
 from conftest import cool_painting, warm_photo
 from nst import Settings, stylize
 from nst.controls import Controls
-from nst.engine import Objective, resolve
+from nst.engine import Objective
+from nst.machine import resolve
 from nst.vgg import load_vgg
 from nst import images
 
@@ -77,7 +78,8 @@ def test_blend_and_layer_weights_are_remixed_without_new_features(monkeypatch):
 
 
 def test_lbfgs_follows_a_change_too(photo, painting):
-    """L-BFGS keeps its curvature history across the change but not its cached loss."""
+    """L-BFGS follows a change too: from the same picture, with a fresh curvature history (the
+    old one described the old objective and sent the line search to NaN) and no cached loss."""
     s = S.replace(optimizer="lbfgs")  # 8 steps after the change: its stale curvature needs a few
     assert resolve(s)[2] == "lbfgs"
     plain, _ = _run(photo, painting, settings=s)

@@ -54,8 +54,10 @@ def build() -> gr.Blocks:
 
 
 def _warm_up():
-    """Load the weights and let the math libraries set up their kernels now, so a visitor's
-    first frame is not the one that pays for it (about 2-3 s on a 2-core CPU)."""
+    """Load the weights, measure this machine (nst.machine: a few seconds the first time, then
+    cached) and let the math libraries set up their kernels now, so a visitor's first frame is
+    not the one that pays for it."""
+    run.speed()
     tiny = Image.new("RGB", (64, 48), (120, 90, 60))
     run_once(tiny, tiny, Settings(size=64, steps=2, pyramid=False))
 

@@ -19,17 +19,19 @@ import gradio as gr
 from .. import explore
 from ..settings import LAYERS, Limits
 from . import run
+from .examples import EXAMPLES as EXAMPLE_DIR
+from .examples import PHOTOS, STYLES
 from .image_input import image_input
-from .paint import EXAMPLES as EXAMPLE_DIR
-from .paint import PHOTOS, STYLES
 
 EXAMPLES = PHOTOS + STYLES
 DEFAULT_PAINTING = EXAMPLE_DIR / "styles" / "starry_night.jpg"  # Figure 1's style row without one
 # per reconstruction: keeps one visitor's job on a 2-core CPU short
-LIMITS = Limits(min_size=32, max_size=256, max_steps=400, max_seed=2**31 - 1)
+MAX_SECONDS = 300  # wall clock per job; past it the job stops with what it has
+LIMITS = Limits(min_size=32, max_size=256, max_steps=400, max_seed=2**31 - 1, max_seconds=MAX_SECONDS)
 MAX_SIDE = 1024  # every view here works far below this size
 MAX_CHANNELS = 32
-MAX_SECONDS = 300  # wall clock per job; past it the job stops with what it has
+# Time budgets, shared by a figure's cells: the steps are what this machine fits into them.
+SECONDS = {"reconstruct": 10, "figure": 60, "ratio_row": 30}
 RATIO_EXPONENTS = (-5, -4, -3, -2)  # log10(alpha/beta) of the ratio row, as in the paper's Fig. 3
 RUN = dict(concurrency_limit=1, concurrency_id="device")  # one heavy job at a time, shared with Paint
 LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
@@ -50,8 +52,9 @@ With only conv1_1 the result is fine local texture; adding deeper layers adds la
 FIGURE_MD = r"""
 **The paper's Figure 1**, on your pictures: top row, the content rebuilt from conv1_1, conv2_1,
 conv3_1, conv4_1, conv5_1 alone; bottom row, the painting's style rebuilt from {conv1_1},
-{conv1_1, conv2_1}, … up to conv5_1 (without a painting of yours: The Starry Night). Ten reconstructions of 100 L-BFGS steps each, at 128 px about a minute on a
-2-core CPU; the grid fills in as it goes.
+{conv1_1, conv2_1}, … up to conv5_1 (without a painting of yours: The Starry Night). Ten reconstructions
+at 128 px share the time you give them (each gets as many L-BFGS steps as fit its share on this machine,
+or the steps you set); the grid fills in as it goes.
 """
 RATIO_MD = r"""
 **Content against style.** Style transfer minimises both terms at once:
@@ -84,10 +87,17 @@ def _number(name: str, value) -> int | float:
     return int(v) if v.is_integer() else v
 
 
-def _settings(size, steps, seed=0):
-    s = explore.recon_settings(size=_number("size", size), steps=_number("steps", steps),
-                               seed=_number("seed", seed))
+def _settings(size, steps, seed=0, seconds=None):
+    """Steps 0: as many as fit `seconds` (the job's budget, shared by a figure's cells)."""
+    s = explore.recon_settings(size=_number("size", size), steps=_number("steps", steps) or None,
+                               seed=_number("seed", seed), seconds=_number("seconds", seconds))
     return s.validate(limits=LIMITS)
+
+
+def _said(s, t0: float) -> str:
+    """What a finished job took, against what it was given."""
+    took = f"{time.perf_counter() - t0:.0f} s"
+    return f"{took} (budget {s.seconds:g} s)" if s.steps is None else took
 
 
 @contextmanager
@@ -149,63 +159,71 @@ def _layer(layer) -> str:
     return layer
 
 
-def _prepare_reconstruct(image, layer="conv4_2", mode="content", steps=100, size=128, seed=0):
+def _prepare_reconstruct(image, layer="conv4_2", mode="content", steps=0, size=128, seed=0,
+                         seconds=SECONDS["reconstruct"]):
     if mode not in explore.MODES:
         raise ValueError(f"mode must be one of {', '.join(explore.MODES)}; got {mode!r}")
-    return _picture("the image", image), _layer(layer), _settings(size, steps, seed)
+    return _picture("the image", image), _layer(layer), _settings(size, steps, seed, seconds)
 
 
-def reconstruct(image, layer: str = "conv4_2", mode: str = "content", steps: int = 100,
-                size: int = 128, seed: int = 0):
+def reconstruct(image, layer: str = "conv4_2", mode: str = "content", steps: int = 0,
+                size: int = 128, seed: int = 0, seconds: float = SECONDS["reconstruct"]):
     """Rebuild an image from white noise using only one layer's content, or the style (Gram
-    matrices) of the layers up to one; streams (picture so far, status)."""
-    img, layer, s = _prepare_reconstruct(image, layer, mode, steps, size, seed)
+    matrices) of the layers up to one; streams (picture so far, status). steps 0: as many L-BFGS
+    steps as fit `seconds` on this machine."""
+    img, layer, s = _prepare_reconstruct(image, layer, mode, steps, size, seed, seconds)
     what = (f"content from {layer}" if mode == "content"
             else "style from " + ", ".join(explore.style_layers_upto(layer)))
     with _deadline() as cancel:
         for f in explore.reconstruct(img, layer, mode, s, cancel=cancel):
+            left = f", {f.info['left']:.0f} s left" if s.steps is None and not f.done else ""
             yield f.image, (f"{'**Done**' if f.done else 'Rebuilding'} {what}: step {f.step} of {f.total}, "
-                            f"loss {f.losses.get('total', float('nan')):.3g}, {f.elapsed:.1f} s")
+                            f"loss {f.losses.get('total', float('nan')):.3g}, {f.elapsed:.1f} s{left}")
 
 
-def _prepare_figure(content, style=None, size=128, steps=100):
+def _prepare_figure(content, style=None, size=128, steps=0, seconds=SECONDS["figure"]):
     given = style not in (None, "")
     return (_picture("the image", content), _picture("the painting", style if given else DEFAULT_PAINTING),
-            _settings(size, steps), given)
+            _settings(size, steps, seconds=seconds), given)
 
 
-def figure(content, style=None, size: int = 128, steps: int = 100, progress=gr.Progress()):
+def figure(content, style=None, size: int = 128, steps: int = 0, seconds: float = SECONDS["figure"],
+           progress=gr.Progress()):
     """The paper's Figure 1 for these images; without a painting the style row uses The Starry
-    Night (an example) and says so. Streams the grid as it fills and ends with the whole grid."""
-    c, st, s, given = _prepare_figure(content, style, size, steps)
+    Night (an example) and says so. Streams the grid as it fills and ends with the whole grid.
+    steps 0: the ten cells share `seconds`, each taking as many steps as fit its share."""
+    c, st, s, given = _prepare_figure(content, style, size, steps, seconds)
     note = "" if given else " No painting was given, so the style row uses the example The Starry Night."
     t0 = time.perf_counter()
     with _deadline() as cancel:
         for p in explore.figure1(c, st, s, cancel=cancel):
             frac = (p.cell + (p.frame.step / p.frame.total if p.frame else 0)) / p.cells
             progress(1.0 if p.done else frac, desc=p.label)
-            yield p.image, _figure_status(p, t0) + note
+            yield p.image, _figure_status(p, t0, s) + note
 
 
-def _figure_status(p: explore.FigureProgress, t0: float) -> str:
+def _figure_status(p: explore.FigureProgress, t0: float, s) -> str:
     if p.done:
-        return f"**Done**: {len(p.times)} reconstructions in {time.perf_counter() - t0:.0f} s."
-    return f"Cell {p.cell + 1} of {p.cells}: {p.label}, step {p.frame.step} of {p.frame.total}."
+        return f"**Done**: {len(p.times)} reconstructions in {_said(s, t0)}."
+    left = f", {max(0.0, s.seconds - (time.perf_counter() - t0)):.0f} s left" if s.steps is None else ""
+    return f"Cell {p.cell + 1} of {p.cells}: {p.label}, step {p.frame.step} of {p.frame.total}{left}."
 
 
-def _prepare_ratio_row(content, style, size=128, steps=100):
-    return _picture("the image", content), _picture("the painting", style), _settings(size, steps)
+def _prepare_ratio_row(content, style=None, size=128, steps=0, seconds=SECONDS["ratio_row"]):
+    return _picture("the image", content), _picture("the painting", style), _settings(size, steps, seconds=seconds)
 
 
-def ratio_row(content, style, size: int = 128, steps: int = 100, progress=gr.Progress()):
-    """The same photo and painting at alpha/beta = 1e-5 ... 1e-2, each from white noise."""
-    c, st, s = _prepare_ratio_row(content, style, size, steps)
+def ratio_row(content, style, size: int = 128, steps: int = 0, seconds: float = SECONDS["ratio_row"],
+              progress=gr.Progress()):
+    """The same photo and painting at alpha/beta = 1e-5 ... 1e-2, each from white noise; steps 0:
+    the four cells share `seconds`."""
+    c, st, s = _prepare_ratio_row(content, style, size, steps, seconds)
     t0 = time.perf_counter()
     ratios = [10.0 ** e for e in RATIO_EXPONENTS]
     with _deadline() as cancel:
         for p in explore.ratio_row(c, st, ratios, s, cancel=cancel):
             progress(1.0 if p.done else (p.cell + 0.5) / p.cells, desc=p.label)
-            yield p.image, _figure_status(p, t0)
+            yield p.image, _figure_status(p, t0, s)
 
 
 def _prepare_activations(image, layer="conv3_1", channels=8):
@@ -251,7 +269,9 @@ def build(content=None, style=None):
                             value="content", label="Rebuild", elem_id="explore-mode")
             layer = gr.Dropdown(list(LAYERS), value="conv4_2", label="Layer", elem_id="explore-layer")
             with gr.Row():
-                steps = gr.Slider(1, LIMITS.max_steps, 100, step=1, label="L-BFGS steps", min_width=120)
+                steps = gr.Slider(0, LIMITS.max_steps, 0, step=1, label="L-BFGS steps (0 = what the time allows)",
+                                  min_width=120)
+                seconds = gr.Slider(1, 60, SECONDS["reconstruct"], step=1, label="Seconds", min_width=120)
                 size = gr.Slider(LIMITS.min_size, LIMITS.max_size, 128, step=16, label="Size, px", min_width=120)
                 seed = gr.Number(0, label="Noise seed", precision=0, minimum=0, maximum=LIMITS.max_seed,
                                  min_width=90)
@@ -262,7 +282,7 @@ def build(content=None, style=None):
             recon = gr.Image(label="Reconstruction", format="jpeg", interactive=False, height=300,
                              elem_id="explore-out")
             recon_status = gr.Markdown("", elem_id="explore-status")
-    job = _wire(go, reconstruct, _prepare_reconstruct, [image, layer, mode, steps, size, seed],
+    job = _wire(go, reconstruct, _prepare_reconstruct, [image, layer, mode, steps, size, seed, seconds],
                 [recon, recon_status], "reconstruct", show_progress="minimal")
     stop.click(None, None, None, cancels=[job], api_visibility="private")
 
@@ -300,12 +320,14 @@ def _grid_section(fn, prepare, name: str, image, md: str, second_label: str, but
             with gr.Row():
                 size = gr.Slider(LIMITS.min_size, LIMITS.max_size, 128, step=16, label="Cell size, px",
                                  min_width=120)
-                steps = gr.Slider(1, LIMITS.max_steps, 100, step=1, label="Steps per cell", min_width=120)
+                steps = gr.Slider(0, LIMITS.max_steps, 0, step=1, label="Steps per cell (0 = what the time allows)",
+                                  min_width=120)
+                seconds = gr.Slider(5, MAX_SECONDS, SECONDS[name], step=5, label="Seconds in all", min_width=120)
             go = gr.Button(button, variant="primary", elem_id=f"{name}-go")
             status = gr.Markdown("", elem_id=f"{name}-status")
         with gr.Column(scale=8, min_width=320):
             out = gr.Image(label=out_label, format="jpeg", interactive=False, elem_id=f"{name}-out")
-    _wire(go, fn, prepare, [image, second, size, steps], [out, status], name, show_progress="full",
+    _wire(go, fn, prepare, [image, second, size, steps, seconds], [out, status], name, show_progress="full",
           show_progress_on=[out])
 
 

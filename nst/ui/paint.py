@@ -1,273 +1,22 @@
-"""The Paint tab: a photo, a painting, Paint, and the picture streaming in.
-
-`stylize` is the public /stylize endpoint; its parameters become Settings here, and
-Settings.validate (with the server's Limits) is the only place that checks them.
-"""
+"""The Paint tab's layout and page handlers: a photo, a painting, Paint, and the picture streaming in."""
 from __future__ import annotations
 
-import inspect
-import math
+import time
 from pathlib import Path
 
 import gradio as gr
-from PIL import Image
 
-from .. import images, masks
-from ..settings import COLORS, INITS, LAYERS, OPTIMIZERS, POOLINGS, PRECISIONS, STYLE_LAYERS, Settings, preset
-from ..settings import PRESETS as ALL_PRESETS
-from ..timelapse import TimeLapse
-from . import progress, run
+from .. import masks
+from ..settings import COLORS, INITS, LAYERS, OPTIMIZERS, POOLINGS, PRECISIONS, STYLE_LAYERS
+from . import run
+from .contract import API_DEFAULTS, API_PARAMS, PRESETS, _describe, _number, inputs, stylize
+from .examples import PHOTOS, STYLES, picker, thumbs
 from .image_input import image_input
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-PHOTOS = sorted((EXAMPLES / "photos").glob("*.jpg"))
-# The famous paintings first, then the project's own procedural ones.
-FAMOUS = ("starry_night", "the_scream", "shipwreck", "woman-with-hat-matisse")
-STYLES = sorted((EXAMPLES / "styles").glob("*.jpg"), key=lambda p: (p.stem not in FAMOUS, p.stem))
-PRESETS = ALL_PRESETS[run.DEVICE_KIND]
-_D = Settings()  # the library's defaults, shown by the widgets and the API alike
-THIN = 2.0  # long/short above this: a thin picture gets the pixel count of a square of its size
+from .stream import OUTPUTS, paint_run
 
 # Plain words first; the paper's term and the range in the info text.
 LAYER_WORDS = {"conv1_1": "Fine grain", "conv2_1": "Small strokes", "conv3_1": "Brush strokes",
                "conv4_1": "Larger motifs", "conv5_1": "Big shapes"}
-
-
-# ---------------------------------------------------------------------------- parameters
-def _number(name: str, v) -> float:
-    """A parameter as a number (the range is Settings.validate's business)."""
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {v!r}") from None
-    return int(x) if x == int(x) and math.isfinite(x) else x
-
-
-def _size_for(size: int, wh: tuple[int, int]) -> tuple[int, str]:
-    """A very wide or tall picture keeps the pixel count of a square of `size` (never a sliver);
-    the note says so."""
-    w, h = wh
-    aspect = max(w, h) / min(w, h)
-    if aspect <= THIN:
-        return size, ""
-    grown = min(run.LIMITS.max_size, int(size * math.sqrt(aspect)))
-    if grown <= size:
-        return size, ""
-    out = images.fit_size(w, h, grown)
-    return grown, (f"This picture is {aspect:.1f} times as wide as it is tall, so it is painted at "
-                   f"{out[0]}×{out[1]} px (about the pixels of a {size}×{size} square) rather than "
-                   f"as a thin strip." if w > h else
-                   f"This picture is {aspect:.1f} times as tall as it is wide, so it is painted at "
-                   f"{out[0]}×{out[1]} px (about the pixels of a {size}×{size} square) rather than "
-                   f"as a thin strip.")
-
-
-def inputs(p: dict, max_side: int = run.WORK_SIDE):
-    """(photo, paintings, Settings, note, mask) from the endpoint's parameters; ValueError (a
-    sentence) for anything refused."""
-    content = run.picture("the photo", p["content"], max_side=max_side)
-    slots = [("the painting", p["style"], p["blend_1"], True),
-             ("the second painting", p["style_2"], p["blend_2"], False),
-             ("the third painting", p["style_3"], p["blend_3"], False)]
-    styles, blend = [], []
-    for name, path, weight, required in slots:  # each painting keeps its own slot's weight
-        img = run.picture(name, path, required, max_side)
-        if img is not None:
-            styles.append(img)
-            blend.append(_number(f"the weight of {name}", weight))
-    s = preset(p["preset"], run.DEVICE_KIND)
-    size = _number("size", p["size"]) or s.size
-    note = ""
-    if isinstance(size, int):
-        size, note = _size_for(size, content.size)
-    w = {l: _number(f"the weight of {l}", p[f"w_{l}"]) for l in STYLE_LAYERS}
-    s = s.replace(
-        size=size, steps=_number("steps", p["steps"]) or s.steps, seed=_number("seed", p["seed"]),
-        optimizer=p["optimizer"], lr=_number("lr", p["lr"]), init=p["init"], pooling=p["pooling"],
-        content_weight=10.0 ** _number("ratio_exp", p["ratio_exp"]), style_weight=1.0,
-        content_layers=(p["content_layer"],),
-        # every style layer stays in the run, weight 0 included, so a slider can raise it mid-run
-        style_layers=STYLE_LAYERS, layer_weights=tuple(w.values()),
-        style_blend=tuple(blend) if len(styles) > 1 else None,
-        style_scale=_number("style_scale", p["style_scale"]), tv_weight=_number("tv_weight", p["tv_weight"]),
-        pyramid=bool(p["pyramid"]), colors=p["colors"], precision=p["precision"],
-        frame_every=1_000_000, frame_seconds=run.FRAME_SECONDS, mask_mode=p["mask_mode"])
-    if len(styles) == 1 and blend[0] <= 0:
-        raise ValueError("give the painting a weight above 0")
-    if not any(w.values()):
-        raise ValueError("give at least one style layer (a scale of the painting) a weight above 0")
-    s.validate(n_styles=len(styles), limits=run.LIMITS)
-    mask = None
-    if p["mask"] not in (None, ""):
-        mask = masks.open_mask(p["mask"])
-        masks.check(mask, content.size, s.mask_mode, len(styles))
-    return content, styles, s, note, mask
-
-
-# ---------------------------------------------------------------------------- running
-OUTPUTS = ("live", "status", "details", "losses", "compare", "download", "refine", "lapse", "lapse_file")
-LAPSE_SIDE = 384  # px, the time-lapse's long side
-
-
-def _paint(content, styles, settings: Settings, request, note: str = "", init_image=None, mask=None):
-    """Stream a run to the page: (live image, status, details, loss chart, before/after, PNG,
-    Refine button, time-lapse, time-lapse file)."""
-    clock, curve, png, lapse_file = progress.Clock(), progress.LossCurve(), None, None
-    lapse = TimeLapse(long_side=LAPSE_SIDE)
-    session = run.session_of(request)
-    with run.RUNS.run(session) as cancel, run.STEERINGS.run(session, settings, len(styles)) as steering:
-        if cancel.is_set():  # Stop was pressed while this run waited: the page keeps what it shows
-            yield tuple(gr.skip() for _ in OUTPUTS)
-            return
-        try:
-            frames = run.frames(content, styles, settings, None if run.ON_ZEROGPU else cancel, init_image,
-                                mask, None if run.ON_ZEROGPU else steering.controls)
-            ending = "Done"
-            for f in frames:
-                lapse.add(f.image, f.step)
-                changes = steering.changes(f.steered)
-                curve.steered(changes)
-                said = "  \n".join(x for x in (note, changes and f"{changes[-1][1]} from step {changes[-1][0]}") if x)
-                if f.elapsed > run.MAX_SECONDS and not cancel.is_set():
-                    ending = f"Stopped at the {run.MAX_SECONDS:.0f} s limit"
-                    cancel.set()  # the engine ends after this step with the best image so far
-                if run.ON_ZEROGPU and cancel.is_set() and not f.done:  # no shared Event across processes
-                    frames.close()
-                    f.done = True
-                curve.add(f)
-                if not f.done:
-                    yield (f.image, *progress.status(f, clock, said), curve.chart(f.total),
-                           gr.skip(), gr.skip(), gr.update(interactive=False), gr.skip(), gr.skip())
-                    continue
-                if cancel.is_set() and ending == "Done":
-                    ending = "Stopped: the best picture so far"
-                png, lapse_file = run.save_png(f.image), run.save_timelapse(lapse)
-                ref = content.resize(f.image.size, Image.LANCZOS)
-                lim = run.LIMITS.max_size
-                kb = Path(lapse_file).stat().st_size // 1024
-                yield (f.image, *progress.status(f, clock, said, ending), curve.chart(f.total),
-                       gr.update(value=(ref, f.image), visible=True),
-                       gr.update(value=png, visible=True, label=f"Download PNG ({f.image.width}×{f.image.height})"),
-                       gr.update(interactive=f.image.width < lim and f.image.height < lim),
-                       gr.update(value=lapse_file, visible=True),
-                       gr.update(value=lapse_file, visible=True, label=f"Download time-lapse ({kb} KB WebP)"))
-                break
-        except (ValueError, FloatingPointError, RuntimeError) as e:
-            err = run.failure(e)  # shown twice: a toast, and the status line where the eyes are
-            yield (gr.skip(), f"**{err.title}.** {err.message}", *[gr.skip()] * (len(OUTPUTS) - 2))
-            raise err from None
-        finally:
-            for done_with in (png, lapse_file):  # Gradio has copied them into its cache by now
-                if done_with:
-                    Path(done_with).unlink(missing_ok=True)
-
-
-def stylize(content: str, style: str, preset: str = "quick",
-            style_2: str | None = None, style_3: str | None = None,
-            blend_1: float = 1.0, blend_2: float = 0.5, blend_3: float = 0.5,
-            ratio_exp: float = round(math.log10(_D.ratio), 2),
-            w_conv1_1: float = 0.2, w_conv2_1: float = 0.2, w_conv3_1: float = 0.2,
-            w_conv4_1: float = 0.2, w_conv5_1: float = 0.2,
-            content_layer: str = _D.content_layers[0], init: str = _D.init, pooling: str = _D.pooling,
-            optimizer: str = _D.optimizer, lr: float = _D.lr, steps: int = 0, size: int = 0,
-            style_scale: float = _D.style_scale, colors: str = _D.colors, tv_weight: float = _D.tv_weight,
-            pyramid: bool = _D.pyramid, precision: str = _D.precision, seed: int = _D.seed,
-            mask: str | None = None, mask_mode: str = _D.mask_mode,
-            request: gr.Request = None):
-    """__DOC__"""
-    params = {k: v for k, v in locals().items() if k != "request"}
-    try:
-        content_img, styles, s, note, mask_img = inputs(params)
-    except ValueError as e:
-        raise run.refuse(e) from None
-    yield from _paint(content_img, styles, s, request, note, mask=mask_img)
-
-
-API_PARAMS = [p for p in inspect.signature(stylize).parameters if p != "request"]
-API_DEFAULTS = {p: inspect.signature(stylize).parameters[p].default for p in API_PARAMS}
-
-
-def _doc() -> str:
-    """stylize's docstring with this machine's real limits: Gradio's API page shows its first
-    paragraph as the description, each Args line beside its parameter, each Returns line as one
-    item."""
-    lim = run.LIMITS
-    presets = ", ".join(f"'{n}' {sz} px × {st} steps" for n, (sz, st) in PRESETS.items())
-    return f"""Paint a photo in the style of a painting (Gatys, Ecker & Bethge 2015), streaming the picture as it is painted. Only content and style are required. Every other parameter has a default and is checked on this server; a refusal is an error whose message says what to change. Each run stops after {run.MAX_SECONDS:.0f} s with its best picture.
-
-    Args:
-        content: the photo: JPEG, PNG, WebP, GIF, BMP or TIFF, up to {run.MAX_FILE_MB} MB and 64 megapixels.
-        style: the painting (same formats).
-        preset: {presets} on this machine's {'GPU' if run.GPU else 'CPU'}.
-        style_2: optional second painting, blended with the first.
-        style_3: optional third painting.
-        blend_1: weight of painting 1, 0 to {lim.max_blend:g}.
-        blend_2: weight of painting 2 (used only with style_2), 0 to {lim.max_blend:g}.
-        blend_3: weight of painting 3 (used only with style_3), 0 to {lim.max_blend:g}.
-        ratio_exp: log10(alpha/beta), photo against painting, -8 to 2; the paper used -3 or -4 (lower = more painting).
-        w_conv1_1: style-layer weight w_l of conv1_1 (fine grain), 0 to {lim.max_layer_weight:g}; 0 leaves the layer out.
-        w_conv2_1: w_l of conv2_1, 0 to {lim.max_layer_weight:g}.
-        w_conv3_1: w_l of conv3_1, 0 to {lim.max_layer_weight:g}.
-        w_conv4_1: w_l of conv4_1, 0 to {lim.max_layer_weight:g}.
-        w_conv5_1: w_l of conv5_1 (big shapes), 0 to {lim.max_layer_weight:g}.
-        content_layer: where the photo's layout is matched, {LAYERS[0]} to {LAYERS[-1]}; the paper: conv4_2.
-        init: the starting picture, {' | '.join(INITS)}; the paper: noise.
-        pooling: {' | '.join(POOLINGS)}; the paper: avg.
-        optimizer: {' | '.join(OPTIMIZERS)}; the paper: lbfgs (which needs precision fp32 or auto).
-        lr: Adam's step size on the 0-255 pixel scale, {lim.lr[0]:g} to {lim.lr[1]:g}.
-        steps: 0 = the preset's, else 1 to {lim.max_steps}.
-        size: long side in px; 0 = the preset's, else {lim.min_size} to {lim.max_size}. A picture more than {THIN:g} times as wide as tall (or tall as wide) gets the pixel count of a size × size square.
-        style_scale: the painting's size relative to the picture (brush size), {lim.style_scale[0]:g} to {lim.style_scale[1]:g}.
-        colors: {' | '.join(COLORS)}; luminance and histogram keep the photo's colours.
-        tv_weight: total-variation smoothing, 0 to {lim.max_tv_weight:g}.
-        pyramid: paint coarse to fine (faster).
-        precision: {' | '.join(PRECISIONS)}.
-        seed: for the noise start, 0 to {lim.max_seed}.
-        mask: optional image marking where the painting goes (white, or opaque on a transparent layer = inside), drawn at the photo's proportions (Gatys et al. 2017, spatial control).
-        mask_mode: inside (the painting inside the mask, the photo's own look outside) | split (painting 1 inside, painting 2 = style_2 outside).
-
-    Returns:
-        image: the picture so far, about three times a second; the last one is the best.
-        status: size, step and time left (markdown); "Done" or "Stopped" at the end.
-        details: pyramid level, seconds per step, device, arithmetic and optimiser.
-        losses: the loss chart (a Vega-Lite spec).
-        before/after: the photo and the result (last update only).
-        PNG: the full-size result as a file (last update only).
-        refine: the page's Refine button state.
-        time-lapse: an animated WebP of the run, the final picture held at the end (last update only).
-        time-lapse file: the same WebP as a file to download (last update only).
-    """
-
-
-stylize.__doc__ = _doc()
-
-
-def _describe(ui: dict) -> None:
-    """Each API parameter's line of the docstring's Args, shown beside it on the API page
-    (Gradio shows only the docstring's first paragraph for the endpoint itself)."""
-    _, described, _ = gr.utils.get_function_description(stylize)
-    for name in API_PARAMS:
-        info = ui[name].api_info()
-        text = described[name][:1].upper() + described[name][1:]
-        ui[name].api_info = lambda info=info, text=text: {**info, "additional_description": text}
-
-
-def refine(request: gr.Request, result: str | None, *values):
-    """Continue from the current result at 1.5x the size (page only, not part of the API).
-
-    The result is the starting image and the photo stays the content target (single scale):
-    the picture is kept and the optimiser adds detail at the new resolution."""
-    try:
-        if not result or not Path(str(result)).is_file():
-            raise ValueError("paint a picture first; Refine continues from it")
-        params = dict(zip(API_PARAMS, values))
-        prev = run.picture("the result", result)
-        side = min(run.LIMITS.max_size, int(max(prev.size) * 1.5) // 32 * 32)
-        steps = max(20, PRESETS.get(params["preset"], (0, 100))[1] // 2)
-        photo, styles, s, _, mask = inputs({**params, "size": side, "steps": steps, "pyramid": False})
-    except ValueError as e:
-        raise run.refuse(e) from None
-    yield from _paint(photo, styles, s, request, init_image=prev, mask=mask)
 
 
 # ---------------------------------------------------------------------------- page handlers
@@ -348,21 +97,30 @@ def _note(path):
     return gr.update(value=text, visible=bool(text))
 
 
-def _picker(files):
-    def pick(evt: gr.SelectData):
-        return str(files[evt.index])
-    return pick
+def refine(request: gr.Request, result: str | None, *values):
+    """Continue from the current result at 1.5x the size (page only, not part of the API).
+
+    The result is the starting image and the photo stays the content target (single scale):
+    the picture is kept and the optimiser adds detail at the new resolution."""
+    started = time.perf_counter()
+    try:
+        if not result or not Path(str(result)).is_file():
+            raise ValueError("paint a picture first; Refine continues from it")
+        params = dict(zip(API_PARAMS, values))
+        prev = run.picture("the result", result)
+        side = min(run.LIMITS.max_size, int(max(prev.size) * 1.5) // 32 * 32)
+        # the preset's budget (or the one given) at the new size: the steps are what fits in it
+        photo, styles, s, _, mask = inputs({**params, "size": side, "steps": 0, "pyramid": False})
+    except ValueError as e:
+        raise run.refuse(e) from None
+    yield from paint_run(photo, styles, s, request, init_image=prev, mask=mask, started=started)
 
 
 # ---------------------------------------------------------------------------- layout
 def _preset_choices():
-    return [(f"{name.capitalize()} · {sz} px, {st} steps", name) for name, (sz, st) in PRESETS.items()]
-
-
-def _thumbs(files, label):
-    return gr.Gallery([(str(p), p.stem.replace("-", " ").replace("_", " ")) for p in files], label=label,
-                      show_label=False, container=False, columns=5, height="auto", min_width=120,
-                      allow_preview=False, object_fit="cover", elem_classes="thumbs", buttons=[])
+    """'Quick · 15 s · 256 px here': the promise, and what this machine's speed makes of it."""
+    return [(f"{name.capitalize()} · {t:g} s · {run.planned(name).size} px here", name)
+            for name, t in PRESETS.items()]
 
 
 def _picture_box(label, elem_id, sources, height):
@@ -382,12 +140,14 @@ def build():
             with gr.Row():
                 with gr.Column(min_width=120):
                     ui["content"], _ = _picture_box("Photo", "content", ["upload", "webcam", "clipboard"], 220)
-                    content_thumbs = _thumbs(PHOTOS, "Example photos")
+                    content_thumbs = thumbs(PHOTOS, "Example photos")
                 with gr.Column(min_width=120):
                     ui["style"], _ = _picture_box("Painting", "style", ["upload", "clipboard"], 220)
-                    style_thumbs = _thumbs(STYLES, "Example paintings")
-            ui["preset"] = gr.Radio(_preset_choices(), value="quick", label="Preset",
-                                    info=f"size and length for this {'GPU' if run.GPU else 'CPU'}")
+                    style_thumbs = thumbs(STYLES, "Example paintings")
+            ui["preset"] = gr.Radio(_preset_choices(), value="quick", label="Preset", elem_id="preset",
+                                    info=f"time from Paint to the final picture; the size is what this "
+                                         f"{'GPU' if run.GPU else 'CPU'} paints well in that time (for a "
+                                         f"3:2 photo). No run goes past {run.MAX_SECONDS:.0f} s.")
             with gr.Row():
                 paint_btn = gr.Button("Paint", variant="primary", elem_id="paint")
                 stop_btn = gr.Button("Stop", variant="stop", elem_id="stop")
@@ -463,9 +223,9 @@ def build():
         lambda: gr.update(visible=False), None, live, queue=False, **page)
     # Stop reaches the runs' cancel Events, so a run ends with its best picture; not an API.
     stop_btn.click(_stop, None, None, queue=False, **page)
-    for thumbs, target, files in ((content_thumbs, ui["content"], PHOTOS), (style_thumbs, ui["style"], STYLES)):
-        thumbs.select(_picker(files), None, target, queue=False, **page)
-    ui["preset"].change(lambda: (0, 0), None, [ui["steps"], ui["size"]], queue=False, **page)
+    for gallery, target, files in ((content_thumbs, ui["content"], PHOTOS), (style_thumbs, ui["style"], STYLES)):
+        gallery.select(picker(files), None, target, queue=False, **page)
+    ui["preset"].change(lambda: (0, 0, 0), None, [ui["steps"], ui["size"], ui["seconds"]], queue=False, **page)
     # the sliders reach the running picture like Stop does: outside the queue, through the session
     knobs = [ui["ratio_exp"], *(ui[f"w_{l}"] for l in STYLE_LAYERS), *(ui[f"blend_{i}"] for i in (1, 2, 3))]
     for knob in knobs:
@@ -487,8 +247,11 @@ def _advanced(ui: dict):
             ui["size"] = gr.Slider(0, lim.max_size, 0, step=32, label="Size in px (0 = the preset's)",
                                    info=f"long side, {lim.min_size} to {lim.max_size}", min_width=160,
                                    elem_id="size")
-            ui["steps"] = gr.Slider(0, lim.max_steps, 0, step=10, label="Steps (0 = the preset's)",
-                                    info="more steps, more finished", min_width=160, elem_id="steps")
+            ui["steps"] = gr.Slider(0, lim.max_steps, 0, step=10, label="Steps (0 = what the time holds)",
+                                    info="a fixed number: the same picture for the same seed", min_width=160,
+                                    elem_id="steps")
+            ui["seconds"] = gr.Slider(0, lim.max_seconds, 0, step=5, label="Seconds (0 = the preset's)",
+                                      info="your own time budget", min_width=160, elem_id="seconds")
         with gr.Row():
             ui["init"] = gr.Radio(list(INITS), value=API_DEFAULTS["init"], label="Start from",
                                   info="noise is the paper's start: wilder, more painterly", min_width=160)

@@ -21,8 +21,9 @@ OPTIMIZER_WORDS = {"adam": "Adam optimiser", "lbfgs": "L-BFGS optimiser (the pap
 
 
 class Clock:
-    """s/step and time left, from the engine's own level plan (Frame.info['plan']): later levels
-    cost more per step, by their pixel count."""
+    """s/step at this level, and the time left as the engine predicts it (Frame.info['left']: the
+    deadline's own countdown under a budget, so it never jumps up at a level change); without
+    that, from the level plan, later levels costing more per step by their pixel count."""
 
     def __init__(self):
         self.mark = (0, 0, 0.0)  # level, step, elapsed when this level was first seen
@@ -35,6 +36,8 @@ class Clock:
         self.prev = (f.step, f.elapsed)
         _, step0, t0 = self.mark
         per_step = (f.elapsed - t0) / max(1, f.step - step0)
+        if f.info.get("left") is not None:
+            return per_step, f.info["left"]
         level = min(f.scale, len(plan) - 1)
         side = plan[level][0]
         left_here = sum(n for _, n in plan[: level + 1]) - f.step
@@ -56,10 +59,27 @@ def status(f: Frame, clock: Clock, note: str = "", ending: str = "Done") -> tupl
     if f.done:
         bold, _, rest = ending.partition(":")
         head = f"**{bold}**{':' + rest if rest else ''} · {w}×{h} px · {f.step} steps in {f.elapsed:.1f} s{extra}"
-        return head, f"{per_step:.2f} s per step at the end · {how}"
+        return head, f"{per_step:.2f} s per step at the end · {how}{_repeat(i)}{_rate(i)}"
     level = (f"level {f.scale + 1} of {f.levels}, {plan[f.scale][0]} px · " if len(plan) > 1 else "")
     return (f"**Painting** {w}×{h} px · step {f.step} of {f.total} · about {_seconds(left)} left{extra}",
             f"{level}{per_step:.2f} s per step · {how}")
+
+
+def _repeat(i: dict) -> str:
+    """The level plan taken and the seed: with size and steps, what repeats the run exactly."""
+    taken = i.get("taken")
+    if not taken:
+        return ""
+    plan = " + ".join(f"{n} at {sz} px" for sz, n in taken)
+    return f" · steps {plan}, seed {i.get('seed', 0)}"
+
+
+def _rate(i: dict) -> str:
+    """How hard the machine worked: achieved FLOP/s at full size, against its best matmul."""
+    if not i.get("flops_per_s"):
+        return ""
+    mfu = f" ({i['mfu']:.0%} of its matmul peak)" if i.get("mfu") else ""
+    return f" · {i['flops_per_s'] / 1e9:.0f} GFLOP/s{mfu}"
 
 
 def _seconds(s: float) -> str:

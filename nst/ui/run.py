@@ -21,22 +21,25 @@ except ImportError:
 import gradio as gr
 from PIL import Image
 
+from .. import machine
 from ..controls import Controls
-from ..engine import preset_kind, resolve_device, stylize
+from ..engine import stylize
 from ..intake import ImageError, open_image
-from ..settings import STYLE_LAYERS, Limits
+from ..settings import PRESETS, STYLE_LAYERS, Limits, Settings
 
-DEVICE = resolve_device("auto").type  # 'cpu' | 'cuda' | 'mps'
+DEVICE = machine.resolve_device("auto").type  # 'cpu' | 'cuda' | 'mps'
 # The same test as the spaces package's own (SPACES_ZERO_GPU = 1 / t / true).
 ON_ZEROGPU = spaces is not None and os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "t", "true")
 GPU = DEVICE != "cpu" or ON_ZEROGPU
-DEVICE_KIND = "cuda" if GPU else preset_kind("cpu")  # which presets apply
 
 # What one visitor may ask of a shared machine; Settings.validate enforces them.
 LIMITS = Limits(min_size=64, max_size=1536 if GPU else 768, max_steps=2000 if GPU else 800,
                 lr=(0.1, 50.0), ratio=(1e-8, 1e2), style_scale=(0.25, 2.0), max_tv_weight=10.0,
-                max_layer_weight=1.0, max_blend=1.0, max_seed=2**31 - 1)
-MAX_SECONDS = float(os.environ.get("NST_MAX_SECONDS", 120 if GPU else 180))  # wall clock per run
+                max_layer_weight=1.0, max_blend=1.0, max_seed=2**31 - 1,
+                max_seconds=float(os.environ.get("NST_MAX_SECONDS", 120 if GPU else 180)))
+# The safety net: no run, budgeted or not, holds the machine longer than this (wall clock, from
+# the click); the engine cuts a run that would overrun it and still ends at full size.
+MAX_SECONDS = LIMITS.max_seconds
 FRAME_SECONDS = 0.3  # a frame at least this often: 2-5 frames/s on any device, and prompt Stop
 QUEUE_SIZE = int(os.environ.get("NST_QUEUE_SIZE", 20))
 MAX_FILE_MB = 15
@@ -144,16 +147,58 @@ def session_of(request: gr.Request | None) -> str | None:
 
 
 # ---------------------------------------------------------------------------- running
+START_UP = 15.0  # s a ZeroGPU call may spend before the run starts (its GPU, the weights)
+
+
+def gpu_seconds(content, styles, settings, *args, **kwargs) -> int:
+    """What a ZeroGPU run asks for: its own budget plus start-up, not a fixed maximum (a shorter
+    request is granted sooner); a run without a budget asks for the safety cap."""
+    return int(min(settings.seconds or MAX_SECONDS, MAX_SECONDS) + START_UP)
+
+
 def _on_device(fn):
-    """On ZeroGPU the run holds a GPU for at most MAX_SECONDS; elsewhere spaces.GPU is a no-op."""
-    return spaces.GPU(duration=int(MAX_SECONDS))(fn) if spaces is not None else fn
+    """On ZeroGPU the run holds a GPU for its own time (gpu_seconds); elsewhere spaces.GPU is a
+    no-op."""
+    return spaces.GPU(duration=gpu_seconds)(fn) if spaces is not None else fn
 
 
 @_on_device
-def frames(content, styles, settings, cancel, init_image=None, mask=None, controls=None):
+def frames(content, styles, settings, cancel, init_image=None, mask=None, controls=None,
+           started=None, reserve=0.0):
     # Frames carry PIL images, so this also works when ZeroGPU runs it in another process.
     yield from stylize(content, styles, settings, cancel=cancel, init_image=init_image, mask=mask,
-                       controls=controls)
+                       controls=controls, started=started, reserve=reserve, limit=MAX_SECONDS,
+                       max_size=LIMITS.max_size)
+
+
+# ---------------------------------------------------------------------------- budgets
+REFERENCE_PHOTO = (1536, 1024)  # a 3:2 photo: what the preset labels quote sizes for
+
+
+def speed() -> machine.Speed:
+    """This machine's measured speed (calibrated at start-up, cached, refreshed by every run)."""
+    return machine.speed(DEVICE)
+
+
+def planned(name: str, wh=REFERENCE_PHOTO) -> machine.Plan:
+    """What a preset buys on this machine for a photo of size wh."""
+    s = Settings(seconds=PRESETS[name])
+    return machine.plan(s, wh, PRESETS[name] - FINISH.seconds, speed(), max_size=LIMITS.max_size)
+
+
+class Finish:
+    """Seconds the page needs after the final frame (PNG, time-lapse, the last update), measured
+    on every run: a budget is kept to the final picture on the page, not to the engine's end."""
+
+    def __init__(self, seconds: float = 1.0):
+        self.seconds, self._lock = seconds, threading.Lock()
+
+    def measured(self, seconds: float) -> None:
+        with self._lock:
+            self.seconds = 0.5 * self.seconds + 0.5 * min(max(seconds, 0.1), 10.0)
+
+
+FINISH = Finish()
 
 
 # ---------------------------------------------------------------------------- live sliders

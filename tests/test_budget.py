@@ -1,0 +1,151 @@
+"""Time budgets: the machine is measured, the planner decides from the measurements, and a run
+ends when it was told to, at full size. Planner tests feed in measurements; no CPU is named."""
+import json
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nst import Settings, machine, stylize
+from nst.machine import Curve, Speed
+
+
+def fake_speed(fp32=0.5, bf16=None, lbfgs=1.0, key="test"):
+    """A machine whose step at 256 x 256 px takes `fp32` s (and `bf16` s), linear in pixels."""
+    def curve(t):
+        return Curve({"a": [128 * 128, t / 4], "b": [256 * 256, t]})
+    curves = {"fp32/adam": curve(fp32), "fp32/lbfgs": curve(fp32 * lbfgs)}
+    if bf16 is not None:
+        curves["bf16/adam"] = curve(bf16)
+    return Speed(key, curves, peak_flops=1e11)
+
+
+def test_bf16_only_where_it_was_measured_faster():
+    emulated, real = fake_speed(fp32=0.5, bf16=2.0), fake_speed(fp32=0.5, bf16=0.25)
+    assert machine.resolve(Settings(device="cpu"), emulated)[1:] == ("fp32", "adam+lbfgs")
+    assert machine.resolve(Settings(device="cpu"), real)[1:] == ("bf16", "adam")
+    # a gain inside the noise is not worth bf16's rounding
+    assert machine.resolve(Settings(device="cpu"), fake_speed(fp32=0.5, bf16=0.48))[1] == "fp32"
+
+
+def test_a_budget_is_filled_and_a_faster_machine_paints_larger():
+    wh = (1536, 1024)
+    slow, fast = fake_speed(fp32=1.0), fake_speed(fp32=0.1)
+    for seconds in (15, 45, 120):
+        p_slow = machine.plan(Settings(seconds=seconds, device="cpu"), wh, seconds, slow, max_size=4096)
+        p_fast = machine.plan(Settings(seconds=seconds, device="cpu"), wh, seconds, fast, max_size=4096)
+        for p in (p_slow, p_fast):
+            assert 0.8 * seconds <= p.seconds <= seconds  # filled, not overrun
+            assert p.size % machine.GRID == 0
+        assert p_fast.size > p_slow.size
+    longer = machine.plan(Settings(seconds=120, device="cpu"), wh, 120, slow)
+    assert longer.size > machine.plan(Settings(seconds=15, device="cpu"), wh, 15, slow).size
+
+
+def test_given_size_or_steps_win_over_the_budget():
+    sp = fake_speed(fp32=0.5)
+    fixed = machine.plan(Settings(seconds=30, steps=40, device="cpu"), (300, 200), 30, sp)
+    assert fixed.steps == 40 and fixed.seconds <= 30  # the largest size whose 40 steps fit
+    sized = machine.plan(Settings(seconds=30, size=192, device="cpu"), (300, 200), 30, sp)
+    assert sized.size == 192 and 24 <= sized.seconds <= 30
+
+
+def test_portrait_and_landscape_get_the_same_pixels():
+    sp = fake_speed(fp32=0.5)
+    a = machine.plan(Settings(seconds=45, device="cpu"), (1500, 1000), 45, sp)
+    b = machine.plan(Settings(seconds=45, device="cpu"), (1000, 1500), 45, sp)
+    assert (a.size, a.steps) == (b.size, b.steps)
+
+
+def test_a_wrong_speed_model_is_corrected_while_it_runs(monkeypatch, photo, painting):
+    """The model claims steps 20x faster than they are: without re-planning from the measured
+    rate the run would take many times its budget."""
+    real = machine.speed("cpu")
+    liar = Speed("liar", {k: Curve({n: [p, t / 20] for n, (p, t) in c.points.items()})
+                          for k, c in real.curves.items()}, real.peak_flops)
+    monkeypatch.setattr(machine, "speed", lambda *a, **k: liar)
+    t = time.perf_counter()
+    last = None
+    for last in stylize(photo.resize((96, 80)), painting, Settings(seconds=3.0, size=96, precision="fp32")):
+        pass
+    wall = time.perf_counter() - t
+    assert last.done and wall < 1.6 * 3.0, wall
+    assert max(last.image.size) == 96
+
+
+def test_a_cut_run_still_ends_at_full_size(photo, painting):
+    """A hard limit that arrives during a coarse level skips the rest of it and ends with the
+    finest level: never an enlarged coarse picture."""
+    big = photo.resize((256, 213))
+    last = None
+    for last in stylize(big, painting, Settings(size=256, steps=400, precision="fp32", optimizer="adam"),
+                        limit=1.5):
+        pass
+    assert last.done and last.info["cut"] and last.step < 400
+    assert last.image.size == (256, 213)
+    assert last.info["taken"][-1][0] == 256 and last.info["taken"][-1][1] >= 1
+
+
+def test_the_levels_a_run_reports_repeat_it_exactly(photo, painting):
+    """The final frame's plan with the seed paints the same pixels again."""
+    s = Settings(seconds=2.0, size=64, precision="fp32", optimizer="adam", init="noise", seed=3)
+    first = None
+    for first in stylize(photo, painting, s):
+        pass
+    again = None
+    for again in stylize(photo, painting, Settings(levels=tuple(first.info["taken"]), precision="fp32",
+                                                   optimizer="adam", init="noise", seed=3)):
+        pass
+    assert first.image.size == again.image.size
+    assert np.array_equal(np.asarray(first.image), np.asarray(again.image))
+
+
+def test_calibration_is_cached_per_machine_and_refreshed_by_runs(monkeypatch, tmp_path, photo, painting):
+    monkeypatch.setenv("NST_CACHE", str(tmp_path))
+    monkeypatch.setattr(machine, "_SPEEDS", {})
+    sp = machine.speed("cpu")
+    assert {"fp32/adam", "fp32/lbfgs", "bf16/adam"} <= set(sp.curves)
+    assert sp.peak_flops > 1e9 and sp.step("fp32", "adam", 224 * 224) > sp.step("fp32", "adam", 96 * 96)
+    table = json.loads((tmp_path / "speed.json").read_text())
+    assert sp.key in table
+    # a new process (empty memory) reads the cache instead of measuring again
+    monkeypatch.setattr(machine, "_SPEEDS", {})
+    monkeypatch.setattr(machine, "calibrate", lambda *a, **k: pytest.fail("measured again"))
+    again = machine.speed("cpu")
+    assert again.curves["fp32/adam"].points == sp.curves["fp32/adam"].points
+    # a real run adds what it measured
+    before = len(again.curves["fp32/adam"].points) + len(again.curves["fp32/lbfgs"].points)
+    for _ in stylize(photo.resize((160, 133)), painting, Settings(size=160, steps=8, precision="fp32",
+                                                                  optimizer="adam", pyramid=False)):
+        pass
+    table = json.loads((tmp_path / "speed.json").read_text())
+    after = sum(len(v) for k, v in table[sp.key]["curves"].items() if k.startswith("fp32"))
+    assert after > before
+
+
+def test_flops_per_step_follow_the_network():
+    """VGG-19 to conv5_1 at 224 px: 2 x (forward + input gradient) of ~18 GMAC of convolutions."""
+    f = machine.flops_per_step(224, 224)
+    assert 60e9 < f < 80e9
+    assert machine.flops_per_step(448, 448) == pytest.approx(4 * f, rel=0.01)
+    assert machine.flops_per_step(224, 224, "conv4_2") < f
+
+
+def test_frames_report_what_a_budget_bought(photo, painting):
+    last = None
+    for last in stylize(photo, painting, Settings(seconds=2.0, size=48, precision="fp32")):
+        pass
+    i = last.info
+    assert i["seconds"] == 2.0 and i["size"] == 48 and i["steps"] == last.step
+    assert i["flops_per_step"] > 0 and sum(n for _, n in i["taken"]) == last.step
+
+
+def test_given_steps_are_a_fixed_length_whatever_the_budget(photo, painting):
+    """Steps given with a budget: exactly those steps (the budget only chose the size)."""
+    for seconds in (0.5, 30.0):
+        last = None
+        for last in stylize(photo, painting, Settings(seconds=seconds, steps=5, precision="fp32"),
+                            max_size=96):
+            pass
+        assert last.step == 5 and not last.info["cut"]
