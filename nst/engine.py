@@ -465,7 +465,7 @@ class _Schedule:
             for j in later:
                 self.levels[j][1] = 1 if j == last else 0
             return
-        self.levels[level][1] = done_here + max(0, math.floor((self.levels[level][1] - done_here) * f))
+        self.levels[level][1] = done_here + max(0, round((self.levels[level][1] - done_here) * f))
         for j in later:
             self.levels[j][1] = max(1 if j == last else 0, round(self.levels[j][1] * f))
         if level == last:
@@ -622,7 +622,10 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
 
 
 def _observe(sp, schedule: _Schedule, precision: str, wh) -> None:
-    """A real run refreshes this machine's speed model with the rates it measured."""
+    """A real run refreshes this machine's speed model with the rates it measured (not a
+    panorama's: a thin picture costs more per pixel and would skew the model for the rest)."""
+    if max(wh) > 2.5 * min(wh):
+        return
     for level, times in schedule.times.items():
         if len(times) >= 4:
             opt = "adam" if schedule.optimizers[level] == "adam" else "lbfgs"

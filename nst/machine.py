@@ -99,10 +99,10 @@ def flops_per_step(h: int, w: int, deepest: str = "conv5_1") -> float:
 @dataclass
 class Curve:
     """Seconds per step against pixels for one (precision, optimizer): measured points, fitted
-    as t = c * pixels^e in log space (e from the two widest points, kept within 0.6..1.4 so a
-    noisy pair cannot extrapolate wildly). Real runs add points; one bucket per ~sqrt(2) in
-    pixels keeps the newest measurement weighted with the old (a neighbour slowing the machine
-    shows up in the next plan)."""
+    as t = c * pixels^e by least squares in log space over the points of 64 x 64 px and more
+    (smaller ones are all overhead), e kept within 0.7..1.3 so noise cannot extrapolate wildly.
+    Real runs add points; one bucket per ~sqrt(2) in pixels keeps the newest measurement
+    weighted with the old (a neighbour slowing the machine shows up in the next plan)."""
 
     points: dict = field(default_factory=dict)  # bucket -> [pixels, seconds]
 
@@ -118,6 +118,13 @@ class Curve:
         pts = sorted(self.points.values())
         if not pts:
             raise ValueError("no measurement")
+        big = [(math.log(p), math.log(t)) for p, t in pts if p >= 64 * 64]
+        if len(big) >= 2 and big[-1][0] - big[0][0] > 0.5:
+            mx = sum(x for x, _ in big) / len(big)
+            my = sum(y for _, y in big) / len(big)
+            e = sum((x - mx) * (y - my) for x, y in big) / sum((x - mx) ** 2 for x, _ in big)
+            e = min(1.3, max(0.7, e))
+            return math.exp(my + e * (math.log(pixels) - mx))
         if len(pts) == 1:
             return pts[0][1] * (pixels / pts[0][0])
         # interpolate between the neighbours; beyond the ends, the slope of the outer pair
@@ -224,7 +231,7 @@ def observe(sp: Speed, precision: str, optimizer: str, pixels: float, seconds: f
     opt = "adam" if optimizer == "adam" or precision == "bf16" else "lbfgs"
     with _LOCK:
         curve = sp.curves.setdefault(f"{precision}/{opt}", Curve())
-        curve.add(pixels, seconds, weight=0.5)
+        curve.add(pixels, seconds, weight=0.3)
         _write_cache(sp)
 
 
@@ -421,14 +428,16 @@ def plan(settings: Settings, wh: tuple[int, int], seconds: float, sp: Speed | No
 
 
 def first_side(sp: Speed, precision: str, wh, size: int) -> int:
-    """The coarsest pyramid level's long side: as many pixels as a 3:2 photo at 128 px (a panorama
-    gets a longer side for the same cost, not a sliver), or fewer on a machine too slow to show a
-    first frame within FIRST_FRAME there (set-up, about two steps' worth, plus the first step)."""
+    """The least long side of the pyramid's coarsest level (plan_levels halves the size while it
+    stays at or above this, so the coarsest level lies between it and twice it): about the pixels
+    of a 3:2 photo at 90-128 px (a panorama gets a longer side for the same cost, not a sliver),
+    or fewer on a machine too slow to show a first frame within FIRST_FRAME there (set-up, about
+    two steps' worth, plus the first step)."""
     w, h = wh
     side = max(64, round(math.sqrt(128 * 85 * max(w, h) / min(w, h))))
     while side > 64 and 3 * sp.step(precision, "adam", side_pixels(wh, side)) > FIRST_FRAME:
         side -= GRID // 2
-    return min(side, size)
+    return min(round(0.7 * side), size)
 
 
 def process_age() -> float:
