@@ -16,6 +16,7 @@ time, start-up, imports and the closing losses included.
     python bench/quality.py                         # 3 pairs x the 15 / 45 / 120 s budgets
     python bench/quality.py --budgets 15,45 --pairs 2
     python bench/quality.py --sweep 45 --sizes 256,384,512   # sizes at one budget: which ends lowest
+    python bench/quality.py --methods 45 --pairs 2           # methods at one budget: which ends lowest
 """
 from __future__ import annotations
 
@@ -53,6 +54,11 @@ BENCH_PAIRS = [("chelsea", "starry_night"), ("astronaut", "the_scream"),
 ALL_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
 ALL_PAINTINGS = ("starry_night", "the_scream", "shipwreck", "woman-with-hat-matisse")
 HELD_OUT = [(p, s) for p in ALL_PHOTOS for s in ALL_PAINTINGS if (p, s) not in BENCH_PAIRS]
+# What `auto` could run instead, each held to the same budget (the CLI's flags).
+METHODS = {"auto": [], "adam pyramid": ["--optimizer", "adam"],
+           "adam pyramid, moments carried": ["--optimizer", "adam", "--carry-moments"],
+           "l-bfgs one scale": ["--no-pyramid", "--optimizer", "lbfgs", "--precision", "fp32"],
+           "bf16 adam pyramid": ["--optimizer", "adam", "--precision", "bf16"]}
 
 
 def load_pair(photo: str, painting: str):
@@ -227,6 +233,8 @@ def main(argv=None) -> int:
                    help="seconds, comma-separated (default: the presets')")
     p.add_argument("--sweep", type=float, metavar="SECONDS", help="instead: one budget at each of --sizes")
     p.add_argument("--sizes", default="256,384,512", help="with --sweep: long sides to compare")
+    p.add_argument("--methods", type=float, metavar="SECONDS", help="instead: each of METHODS at one budget")
+    p.add_argument("--size", type=int, help="with --methods: every method at this long side")
     p.add_argument("--evals", type=int, help="the textbook's evaluations (default: enough for 2x the "
                    "largest budget on this machine)")
     p.add_argument("--out", help="JSON path (default bench/results/quality-<host-kind>.json)")
@@ -235,7 +243,12 @@ def main(argv=None) -> int:
     pairs = [tuple(x.split(":", 1)) for x in a.pair] if a.pair else \
         HELD_OUT if a.held_out else BENCH_PAIRS
     pairs = pairs[:a.pairs] if a.pairs else pairs
-    if a.sweep:
+    if a.methods:
+        at = ["--size", str(a.size)] if a.size else []
+        runs = [(f"{a.methods:g} s {name}", ["--seconds", f"{a.methods:g}", *at, *flags])
+                for name, flags in METHODS.items()]
+        longest = a.methods
+    elif a.sweep:
         runs = [(f"{a.sweep:g} s @ {sz} px", ["--seconds", f"{a.sweep:g}", "--size", sz])
                 for sz in a.sizes.split(",")]
         longest = a.sweep
@@ -252,7 +265,7 @@ def main(argv=None) -> int:
               "judge": f"L = alpha(area) L_content + {BETA:g} L_style at {JUDGE_SIDE} px, fp32, vgg19",
               "pairs": []}
     print(f"quality bench on {info['cpu']}, {len(pairs)} pairs, textbook {evals} evals", flush=True)
-    kind = host_kind(info) + ("-sweep" if a.sweep else "")
+    kind = host_kind(info) + ("-methods" if a.methods else "-sweep" if a.sweep else "")
     out = Path(a.out) if a.out else ROOT / "bench" / "results" / f"quality-{kind}.json"
     png = Path(a.plot) if a.plot else ROOT / "docs" / f"quality-{kind}.png"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -341,6 +341,18 @@ class _Descent:
             self.best_loss, self.best, self.best_losses = v, self.seen, self.losses
         return v
 
+    def take_moments(self, coarser: "_Descent") -> None:
+        """Adam to Adam across a pyramid level: start with the coarser level's moments, enlarged
+        to this size (as crowsonkb's style-transfer-pytorch carries them), not from zero. Adam's
+        step m/sqrt(v) is scale-free, so the gradients' other scale at this size does not matter."""
+        old = coarser.opt.state.get(coarser.x)
+        if self.opt_name != "adam" or coarser.opt_name != "adam" or not old:
+            return
+        hw = tuple(self.x.shape[-2:])
+        grow = lambda t: torch.nn.functional.interpolate(t, size=hw, mode="bilinear")  # noqa: E731
+        self.opt.state[self.x] = {"step": old["step"].clone(), "exp_avg": grow(old["exp_avg"]),
+                                  "exp_avg_sq": grow(old["exp_avg_sq"]).clamp_min(0)}
+
     def finish(self) -> None:
         """Evaluate the level's last update (a step evaluates the picture *before* its update),
         so the final picture can be the best one and the next level can start from it."""
@@ -534,6 +546,7 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
     flops = machine.flops_per_step(*full_hw, max(_layers_used(s), key=LAYERS.index))
     info = {"device": str(device), "precision": precision, "optimizer": optimizer_name(optimizers),
             "weights": s.weights, "optimizers": optimizers, "seconds": s.seconds, "seed": s.seed,
+            "full_size": full_hw[::-1],  # (w, h) of the final picture: what a frame promises
             "flops_per_step": flops, "peak_flops": sp.peak_flops if sp else None,
             "polish": levels[-1][1] if optimizers[-1] == "polish" else 0}
 
@@ -576,7 +589,9 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
                                   hw, contextlib.nullcontext if polishing else autocast, fmt,
                                   mask=m)
             x0 = start_image(s, c, st, gen, init_image, descent.best if descent else None)
-            descent = _Descent(objective, x0.to(device), optimizers[level], s.lr)
+            coarser, descent = descent, _Descent(objective, x0.to(device), optimizers[level], s.lr)
+            if s.carry_moments and coarser is not None:
+                descent.take_moments(coarser)
             applied = 0  # a new level's objective starts from the Settings
             last_frame = time.perf_counter()
             i = 0
@@ -641,27 +656,36 @@ def _show(x: torch.Tensor, content_full: torch.Tensor, s: Settings):
     return images.to_pil(x)
 
 
-def paper_losses(image: Image.Image, content: Image.Image, styles, settings: Settings | None = None
-                 ) -> dict:
+def paper_losses(image, content: Image.Image, styles, settings: Settings | None = None):
     """The paper's unweighted L_content and L_style of `image` against `content` and `styles`, in
     fp32 at image's size with the settings' layers and weights: a yardstick for comparing runs
-    (e.g. the output's style loss against the content photo's own)."""
+    (e.g. the output's style loss against the content photo's own). A list of images of one size
+    gives a list of dicts, the targets computed once."""
+    if isinstance(image, (list, tuple)):
+        return [paper_losses(im, content, styles, settings) for im in image] if len(
+            {im.size for im in image}) > 1 else _paper_losses(image, content, styles, settings)
+    return _paper_losses([image], content, styles, settings)[0]
+
+
+def _paper_losses(pictures: list, content: Image.Image, styles, settings: Settings | None) -> list[dict]:
     s = (settings or Settings()).replace(precision="fp32", optimizer="adam")
     styles = _as_list(styles)
     s.validate(n_styles=len(styles))
     device = machine.resolve_device(s.device)
     net = load_vgg(s.weights, str(device), False)
-    x = images.to_tensor(image).to(device)
-    hw = tuple(x.shape[-2:])
+    hw = pictures[0].size[::-1]
     c = images.resize_to(images.to_tensor(content), hw).to(device)
     short_min = min_side(tuple(s.content_layers) + tuple(s.style_layers))
     st = [_at_least(images.to_tensor(im), round(max(hw) * s.style_scale), short_min).to(device)
           for im in styles]
     objective = Objective(net, s, c, st, _blend(s, len(styles)), hw,
                           contextlib.nullcontext, torch.contiguous_format)
+    out = []
     with torch.no_grad():
-        _, Lc, Ls = objective(x)
-    return {"content": Lc.item(), "style": Ls.item()}
+        for image in pictures:
+            _, Lc, Ls = objective(images.to_tensor(image).to(device))
+            out.append({"content": Lc.item(), "style": Ls.item()})
+    return out
 
 
 def run(content, styles, settings: Settings | None = None, **kw) -> Frame:

@@ -30,10 +30,13 @@ GRID = 32  # planned sizes are multiples of this
 SMALLEST, LARGEST = 128, 4096  # px, long side the planner may choose (callers cap it lower)
 # Steps a picture needs, in full-size equivalents (a pyramid level of a quarter the pixels counts
 # a quarter), at 256 x 256 px, growing almost in proportion to the pixels: a finer picture has
-# more detail to settle. They reproduce the (size, steps) tables hand-tuned on two CPUs before
-# this planner (3:2 photos; bf16 Adam: 384 px x ~45, 512 x ~76 equivalents; fp32 Adam then
-# L-BFGS: 256 x ~15, 384 x ~30, 512 x ~52); bench/quality.py --sweep compares sizes at a budget.
-NEED_AT_256 = {"adam": 32.0, "adam+lbfgs": 21.0, "lbfgs": 21.0}
+# more detail to settle. Measured by `bench/quality.py --sweep` (the paper's objective at 512 px
+# at the deadline, chelsea x The Starry Night, fp32 on a 2-core AVX2 CPU): at 15 s 384 px ended
+# lowest (1.83e11; 288 px 2.20e11, 512 px 2.08e11), at 45 s 512 px (5.7e10; 448 px 8.2e10,
+# 640 px 9.2e10); 7 picks both (8 fell one step short of 512 at 45 s and took 480: 7.4e10).
+# Adam's need keeps its ratio to L-BFGS's of the hand-tuned tables before this planner (32:21);
+# no bf16 machine measured it.
+NEED_AT_256 = {"adam": 11.0, "adam+lbfgs": 7.0, "lbfgs": 7.0}
 NEED_POWER = 0.9  # ... times (pixels / 256^2) to this power
 FIRST_FRAME = 0.6  # s: the first level is sized so that its set-up and first step take this
 BF16_GAIN = 1.15  # bf16 must be measured this much faster than fp32 to be chosen

@@ -71,6 +71,8 @@ class Settings:
     # coarse pyramid levels and L-BFGS at full size (L-BFGS alone without a pyramid)
     lr: float = 8.0  # Adam step, 0..255 px units: within 2% of 16 on the paper's objective,
     # and steadier where the picture should stay put (16 shook a masked-out region twice as much)
+    carry_moments: bool = False  # Adam's moments carried, enlarged, from each pyramid level to
+    # the next instead of restarting from zero (bench/quality.py --methods measures it)
     polish: int = 0  # of the steps, how many L-BFGS fp32 takes at full size after Adam (only
     # with optimizer 'adam': 'auto' in fp32 gives the whole full-size level to L-BFGS already)
     init: str = "content"  # 'noise' (the paper) | 'content' | 'style'

@@ -245,3 +245,30 @@ def test_blend_weights_follow_their_slots(server, browser, files):  # noqa: F811
     red, blue = out[..., 0].mean(), out[..., 2].mean()
     assert red > blue + 20, (red, blue)
     page.close()
+
+
+def test_the_preset_says_its_time_and_the_countdown_holds(server, browser):  # noqa: F811
+    """The preset buttons name their budget and this machine's size before a run; while it
+    paints, the time left only counts down (no jump up at a level change), and the picture
+    arrives at the size the status line promised."""
+    import re
+
+    page = _page(browser, server)
+    labels = page.inner_text("#preset")
+    assert "Quick · 15 s" in labels and "Balanced · 45 s" in labels and "px here" in labels, labels
+    assert "No run goes past" in labels  # the safety cap, stated before a run
+    _pictures(page, EXAMPLES / "photos" / "chelsea.jpg", EXAMPLES / "styles" / "the_scream.jpg")
+    page.click("#paint")
+    lefts, sizes = [], set()
+    while "Done" not in page.inner_text("#status"):
+        text = page.inner_text("#status")
+        m = re.search(r"about (\d+) s left", text)
+        if m:
+            lefts.append(int(m[1]))
+            sizes.add(re.search(r"(\d+×\d+) px", text)[1])
+        page.wait_for_timeout(150)
+    assert len(lefts) >= 5 and lefts[0] <= 15, lefts
+    assert all(b <= a + 1 for a, b in zip(lefts, lefts[1:])), lefts  # 1 s: rounding of two reads
+    final = re.search(r"(\d+×\d+) px", page.inner_text("#status"))[1]
+    assert sizes == {final}, (sizes, final)  # the size promised from the first frame is the one given
+    page.close()

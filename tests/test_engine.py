@@ -252,3 +252,28 @@ def test_alpha_follows_the_area_not_the_long_side(photo, painting):
                          contextlib.nullcontext, torch.contiguous_format).alpha
 
     assert alpha(256, 32) == pytest.approx(alpha(90, 91), rel=0.02)
+
+
+def test_adams_moments_can_carry_across_levels(photo, painting):
+    """With carry_moments the finer level's Adam starts from the coarser level's moments,
+    enlarged to its size (its step count goes on), instead of from zero."""
+    from nst.engine import _Descent
+
+    s = Settings(size=64, steps=4, optimizer="adam", precision="fp32", carry_moments=True)
+    coarse = _Descent(_objective(photo, painting, 32), images.to_tensor(photo.resize((32, 27))), "adam", 8)
+    for _ in range(3):
+        coarse.step()
+    fine = _Descent(_objective(photo, painting, 64), images.to_tensor(photo.resize((64, 53))), "adam", 8)
+    fine.take_moments(coarse)
+    state = fine.opt.state[fine.x]
+    assert state["exp_avg"].shape == fine.x.shape and int(state["step"]) == 3
+    fine.step()
+    assert int(fine.opt.state[fine.x]["step"]) == 4
+    assert run(photo, painting, s.replace(levels=((32, 2), (64, 2)))).done
+
+
+def _objective(photo, painting, side):
+    net = engine.load_vgg("vgg19", "cpu", False)
+    c = images.resize(images.to_tensor(photo), side)
+    return Objective(net, Settings(precision="fp32"), c, [images.to_tensor(painting)], [1.0],
+                     tuple(c.shape[-2:]), contextlib.nullcontext, torch.contiguous_format)

@@ -50,7 +50,9 @@ def status(f: Frame, clock: Clock, note: str = "", ending: str = "Done") -> tupl
     speed, device, precision and optimiser below."""
     per_step, left = clock(f)
     plan = f.info.get("plan") or []
-    w, h = fit_size(*f.image.size, plan[-1][0]) if plan and not f.done else f.image.size  # the final size
+    # the final size, from the photo itself (an enlarged coarse level can round one pixel off)
+    w, h = (f.image.size if f.done or not plan else
+            f.info.get("full_size") or fit_size(*f.image.size, plan[-1][0]))
     i = f.info
     device = {"cpu": "CPU", "cuda": "GPU", "mps": "Apple GPU"}.get(str(i.get("device", "?")).split(":")[0], "?")
     how = " · ".join(x for x in (device, PRECISION_WORDS.get(i.get("precision"), ""),
