@@ -442,11 +442,10 @@ class _Schedule:
 
     def left(self, level: int, done_here: int) -> float:
         """Predicted seconds to the final frame."""
-        if self.sp is None:
-            r = self.rate(level) or 0.0
+        if self.sp is None:  # no model: this level's rate, later levels dearer by their pixels
+            r, side = self.rate(level) or 0.0, self.levels[level][0]
             return r * (self.levels[level][1] - done_here) + sum(
-                r * n * (lv[0] / self.levels[level][0]) ** 2 for lv, n in
-                ((lv, lv[1]) for lv in self.levels[level + 1:]))
+                r * n * (sz / side) ** 2 for sz, n in self.levels[level + 1:])
         here = self.rate(level) or self.model(level) * self.k
         later = range(level + 1, len(self.levels))
         return (here * (self.levels[level][1] - done_here) + 0.5 * self.model(-1) * self.k
@@ -459,7 +458,7 @@ class _Schedule:
         if r is not None and len(self.times[level]) > 1:
             self.k = min(4.0, max(0.25, r / self.model(level)))
         here = r or self.model(level) * self.k
-        later = [j for j in range(level + 1, len(self.levels))]
+        later = range(level + 1, len(self.levels))
         fixed = 0.5 * self.model(-1) * self.k + sum(self.model(j) * self.k for j in later)
         var = here * (self.levels[level][1] - done_here) + sum(self.levels[j][1] * self.model(j) * self.k
                                                               for j in later)

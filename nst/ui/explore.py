@@ -19,6 +19,7 @@ import gradio as gr
 from .. import explore
 from ..settings import LAYERS, Limits
 from . import run
+from .contract import _number  # one parameter-to-number rule for every endpoint
 from .examples import EXAMPLES as EXAMPLE_DIR
 from .examples import PHOTOS, STYLES
 from .image_input import image_input
@@ -77,14 +78,6 @@ conv1, textures in conv3, object parts in conv5.
 # ---------------------------------------------------------------------------- checks
 def _picture(name: str, path):
     return run.picture(name, path, max_side=MAX_SIDE)
-
-
-def _number(name: str, value) -> int | float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    return int(v) if v.is_integer() else v
 
 
 def _settings(size, steps, seed=0, seconds=None):
