@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--mask", metavar="MASK.png", help="where the style goes: white (or opaque) = "
                    "inside; resized to the photo, so draw it at the photo's proportions")
     m.add_argument("--mask-mode", choices=S.MASK_MODES, help="inside: the style inside, the "
-                   "photo's own look outside (default); split: painting 1 inside, painting 2 outside")
+                   "photo itself outside, with a soft edge (default); split: painting 1 inside, painting 2 outside")
     o = p.add_argument_group("output")
     o.add_argument("--save-every", type=int, default=0, metavar="N",
                    help="also write OUT_stepNNNN.png every N steps")

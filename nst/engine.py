@@ -18,7 +18,7 @@ from PIL import Image
 
 from . import images, machine, masks
 from .controls import Controls
-from .losses import content_loss, gram, guided_gram, guided_style_loss, style_loss, total_loss, tv_loss
+from .losses import content_loss, gram, guided_style_loss, style_loss, total_loss, tv_loss
 from .settings import DEFAULT_SIZE, DEFAULT_STEPS, LAYERS, Settings
 from .vgg import load_vgg
 
@@ -95,20 +95,25 @@ class Objective:
             self.A_each = [{l: gram(F) * (self.M[l] / (F.shape[2] * F.shape[3]))
                             for l, F in self.features(style, style_layers).items()}
                            for style in (styles if style_layers else ())]
-            self._regions = self._guide(mask, content) if mask is not None and style_layers else None
+            self._regions = self._guide(mask) if mask is not None and style_layers else None
+        # mode 'inside': the picture is composited over the photo (nst/masks.py)
+        self.keep = (masks.feathered(mask), content) if mask is not None and s.mask_mode == "inside" else None
         self.mix(blend)
 
-    def _guide(self, mask, content) -> list:
+    def _guide(self, mask) -> list:
         """[(masks, areas, source)] per region: inside the mask the paintings ('blend', or painting
-        0 in split mode), outside it the photo's own statistics (or painting 1 in split mode)."""
+        0 in split mode); outside it painting 1 in split mode, else nothing: there the composite
+        (picture()) keeps the photo itself, so it needs no statistics of its own."""
         inside = masks.at_layers(mask, {l: pools_before(l) for l in self.style_layers})
-        outside = {l: 1 - m for l, m in inside.items()}
         areas = lambda ms: {l: masks.area(m) for l, m in ms.items()}  # noqa: E731
         if self.s.mask_mode == "split":
+            outside = {l: 1 - m for l, m in inside.items()}
             return [(inside, areas(inside), 0), (outside, areas(outside), 1)]
-        feats = self.features(content, self.style_layers)
-        own = {l: guided_gram(feats[l], outside[l]) for l in self.style_layers}
-        return [(inside, areas(inside), "blend"), (outside, areas(outside), own)]
+        return [(inside, areas(inside), "blend")]
+
+    def picture(self, x: torch.Tensor) -> torch.Tensor:
+        """What the optimised pixels x show: x itself, or with mode 'inside' x over the photo."""
+        return x if self.keep is None else masks.composite(x, self.keep[1], self.keep[0])
 
     def mix(self, blend) -> None:
         """A^l = sum_i b_i A_i^l over the paintings; per region, scaled to the region's area."""
@@ -121,12 +126,8 @@ class Objective:
             return
         self.region_targets = []
         for ms, areas, source in self._regions:
-            if isinstance(source, dict):  # the photo's own guided Grams: already region-sized
-                targets = {l: G for l, G in source.items() if areas[l] >= masks.MIN_AREA}
-            else:
-                base = mixed if source == "blend" else self.A_each[source]
-                targets = {l: base[l] * (areas[l] / self.M[l]) for l in base
-                           if areas[l] >= masks.MIN_AREA}
+            base = mixed if source == "blend" else self.A_each[source]
+            targets = {l: base[l] * (areas[l] / self.M[l]) for l in base if areas[l] >= masks.MIN_AREA}
             self.region_targets.append((ms, areas, targets))
 
     def steer(self, ratio=None, layer_weights=None, style_blend=None) -> None:
@@ -151,6 +152,7 @@ class Objective:
             return self.net(x, taps or self.taps, self.s.pooling)
 
     def __call__(self, x):
+        x = self.picture(x)
         feats = self.features(x)
         zero = x.new_zeros(())
         Lc = sum((content_loss(feats[l], self.P[l]) for l in self.content_layers), zero)
@@ -335,7 +337,7 @@ class _Descent:
         if not math.isfinite(v):
             raise FloatingPointError("the loss became infinite or NaN; lower lr or the weights, "
                                      "or use precision='fp32'")
-        self.seen = x.detach().clone()
+        self.seen = self.objective.picture(x.detach()).clone()
         self.losses = {"content": Lc.item(), "style": Ls.item(), "total": v}
         if v < self.best_loss:
             self.best_loss, self.best, self.best_losses = v, self.seen, self.losses
@@ -487,7 +489,8 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
             settings: Settings | None = None, *, cancel: threading.Event | None = None,
             init_image: Image.Image | None = None, mask: Image.Image | None = None,
             controls: Controls | None = None, started: float | None = None, reserve: float = 0.0,
-            limit: float | None = None, max_size: int = machine.LARGEST) -> Iterator[Frame]:
+            limit: float | None = None, max_size: int = machine.LARGEST, full_frames: bool = False
+            ) -> Iterator[Frame]:
     """Paint `content` in the style of `styles`; yields Frames, the last with done=True and the
     best image (lowest total loss at the finest level). `cancel`, when set, ends the run after
     the current step with that final frame; closing the generator ends it with none.
@@ -502,7 +505,9 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
     the size and steps not given are planned for this machine (nst/machine.py) and the steps
     re-planned while it runs. `limit` (seconds from `started`) is a hard cap for any run: one
     that would overrun it is cut short, coarse levels first, and still ends at full size.
-    `max_size` caps the size the planner may choose.
+    `max_size` caps the size the planner may choose. `full_frames` shows every frame at the final
+    size (coarse levels enlarged and, with a mask in mode 'inside', put over the full-size photo):
+    a picture whose size never changes mid-run, and whose unmasked part is the photo in every frame.
 
     Stages: concrete() -> level_plan() -> per level: level_images(), start_image(), Objective(),
     _Descent, with _Schedule keeping the deadline."""
@@ -564,12 +569,25 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
             at["flops_per_s"] = flops / rate
             if sp and sp.peak_flops:
                 at["mfu"] = flops / rate / sp.peak_flops
-        return Frame(_show(image, content_full, s), step, schedule.total, level, len(schedule.levels),
+        return Frame(_show(at_full_size(image), content_full, s), step, schedule.total, level, len(schedule.levels),
                      dict(losses), now - started, done=done, info=at, steered=tuple(steered))
 
     content_full = images.to_tensor(content)
     style_full = [images.to_tensor(im) for im in styles]
     mask_full = masks.to_mask(mask) if mask is not None else None
+    full = {}  # the photo and feathered mask at the final size, made at the first enlarged frame
+
+    def at_full_size(x: torch.Tensor) -> torch.Tensor:
+        if not full_frames or tuple(x.shape[-2:]) == full_hw:
+            return x
+        x = images.resize_to(x.detach().float().cpu(), full_hw)
+        if mask_full is None or s.mask_mode != "inside":
+            return x
+        if not full:
+            full["photo"] = level_images(content_full, [], s.size, s)[0]
+            full["mask"] = masks.feathered(masks.resized(mask_full, full_hw))
+        return masks.composite(x, full["photo"], full["mask"])
+
     steered, applied = [], 0  # control versions taken up, and the one the objective has
     gen = torch.Generator().manual_seed(s.seed)
     descent = objective = None

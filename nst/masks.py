@@ -8,6 +8,7 @@ straddles the brushed boundary.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,9 @@ from PIL import Image
 
 from .settings import MASK_MODES
 MIN_AREA = 0.5  # a region smaller than half a map position at a layer has no statistics there
+# The feather of mode 'inside': a Gaussian of this sigma (px at the picture's own size) softens the
+# mask's edge; it reaches 3 sigma (about 5 px), so 8 px out the picture is the photo itself.
+FEATHER_SIGMA = 1.5
 ASPECT_SLACK = 0.03  # a mask may differ from the photo's aspect by rounding, not by a crop
 
 
@@ -82,6 +86,25 @@ def resized(mask: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
     shrink = hw[0] < mask.shape[-2] or hw[1] < mask.shape[-1]
     return F.interpolate(mask, size=hw, mode="bilinear", align_corners=False,
                          antialias=shrink).clamp(0, 1)
+
+
+def feathered(mask: torch.Tensor, sigma: float = FEATHER_SIGMA) -> torch.Tensor:
+    """The mask with a soft edge: blurred by a Gaussian of `sigma` px (edges replicated, so a
+    mask of ones stays ones), then exactly 0 / 1 where the blur is within 1/255 of it: the far
+    outside is the photo to the grey level and the far inside all painting."""
+    r = max(1, math.ceil(3 * sigma))
+    k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=mask.dtype, device=mask.device) / sigma) ** 2)
+    k = k / k.sum()
+    m = F.pad(mask, (r, r, r, r), mode="replicate")
+    m = F.conv2d(F.conv2d(m, k.view(1, 1, 1, -1)), k.view(1, 1, -1, 1))
+    return torch.where(m < 1 / 255, 0.0, torch.where(m > 254 / 255, 1.0, m))
+
+
+def composite(x: torch.Tensor, photo: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """Mode 'inside': the picture where the (feathered) mask is, the photo elsewhere,
+    x' = m x + (1 - m) P. The network sees x', so the painted part is painted in the photo's
+    context (no seam), and the gradient outside is zero: the rest stays the photo exactly."""
+    return m * x + (1 - m) * photo
 
 
 def at_layers(mask: torch.Tensor, pools: dict) -> dict:

@@ -2,7 +2,7 @@
 
     python scripts/steer_images.py timelapse            # docs/timelapse.webp (quick preset)
     python scripts/steer_images.py timelapse balanced   # a balanced run's time-lapse, size printed
-    python scripts/steer_images.py mask                 # docs/masked.jpg: photo | mask | 2 results
+    python scripts/steer_images.py mask                 # docs/masked.jpg: photo | mask | 2 results | change
 
 The mask is drawn by this script (an ellipse head and shoulders around the astronaut, softened),
 so the example rebuilds without any hand-made file.
@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +55,13 @@ def person_mask(size: tuple[int, int]) -> Image.Image:
     return m.filter(ImageFilter.GaussianBlur(w / 100))
 
 
+def _change(picture: Image.Image, photo: Image.Image, gain: float = 4.0) -> Image.Image:
+    """How far `picture` moved from the photo, |picture - photo| x gain as grey: black = the photo."""
+    a = np.asarray(picture, np.float32)
+    b = np.asarray(photo.resize(picture.size, Image.LANCZOS), np.float32)
+    return Image.fromarray(np.clip(np.abs(a - b).mean(2) * gain, 0, 255).astype(np.uint8)).convert("RGB")
+
+
 def mask(cell: int = 256):
     photo = _open("photos", PHOTO)
     m = person_mask(photo.size)
@@ -61,7 +69,7 @@ def mask(cell: int = 256):
     inside = run(photo, _open("styles", STYLE), s, mask=m)
     split = run(photo, [_open("styles", STYLE), _open("styles", STYLE_2)], s.replace(mask_mode="split"), mask=m)
     pad = 6
-    tiles = [photo, m.convert("RGB"), inside.image, split.image]
+    tiles = [photo, m.convert("RGB"), inside.image, split.image, _change(inside.image, photo)]
     sheet = Image.new("RGB", (len(tiles) * (cell + pad) + pad, cell + 2 * pad), "white")
     for i, tile in enumerate(tiles):
         sheet.paste(tile.resize((cell, cell), Image.LANCZOS), (pad + i * (cell + pad), pad))

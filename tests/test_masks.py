@@ -50,14 +50,41 @@ def test_split_mask_puts_painting_1_inside_and_painting_2_outside():
     assert inside[2] > outside[2] + 15 and outside[1] > inside[1] + 10  # bluer | greener
 
 
+def _change(out, photo) -> np.ndarray:
+    """Per pixel, the mean absolute change over the channels, in grey levels."""
+    return np.abs(np.asarray(out, np.float32) - np.asarray(photo.resize(out.size), np.float32)).mean(2)
+
+
 def test_style_inside_only_keeps_the_photo_outside():
+    """8 px from the edge the photo is untouched (<= 4 grey levels), inside it is painted."""
     photo, blue = warm_photo(W, H), cool_painting()
-    out = run(photo, blue, Settings(**FAST), mask=_left_half()).image
-    inside, outside = _halves(out)
-    photo_in, photo_out = _halves(photo)
-    assert _dist(outside, photo_out) < 12  # the photo's own colours stay
-    assert _dist(inside, photo_in) > 3 * _dist(outside, photo_out)
-    assert inside[2] > photo_in[2] + 20  # the blue painting moved in
+    change = _change(run(photo, blue, Settings(**FAST), mask=_left_half()).image, photo)
+    edge = W // 2
+    assert change[:, edge + 8:].mean() <= 4, change[:, edge + 8:].mean()
+    assert change[:, : edge - 8].mean() >= 20, change[:, : edge - 8].mean()
+
+
+def test_the_brushed_edge_is_a_soft_ramp_without_seam_or_halo():
+    photo, blue = warm_photo(W, H), cool_painting()
+    profile = _change(run(photo, blue, Settings(**FAST), mask=_left_half()).image, photo).mean(0)
+    inside, outside = profile[: W // 2 - 8].mean(), profile[W // 2 + 8:].mean()
+    steps = np.abs(np.diff(profile[W // 2 - 8: W // 2 + 8]))
+    assert steps.max() < 0.5 * (inside - outside), steps  # a seam is one jump of the whole height
+    assert profile[W // 2 + 2:].max() <= profile[W // 2 + 1] + 2, profile  # no halo out there
+
+
+def test_every_streamed_frame_keeps_the_photo_outside():
+    """Coarse levels too: with full_frames each frame is the final size, the photo outside."""
+    photo, blue = warm_photo(64, 48), cool_painting()
+    m = np.zeros((48, 64), np.uint8)
+    m[:, :32] = 255
+    s = Settings(size=64, steps=12, frame_every=1, pyramid=True, levels=[(32, 6), (64, 6)])
+    frames = list(stylize(photo, blue, s, mask=Image.fromarray(m), full_frames=True))
+    assert {f.scale for f in frames} == {0, 1}
+    for f in frames:
+        change = _change(f.image, photo)
+        assert f.image.size == (64, 48) and change[:, 40:].mean() <= 4, (f.step, change[:, 40:].mean())
+    assert change[:, :24].mean() >= 20
 
 
 def test_a_full_mask_reproduces_the_unmasked_run():

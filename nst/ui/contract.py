@@ -171,7 +171,7 @@ def _doc() -> str:
         precision: {' | '.join(PRECISIONS)}.
         seed: for the noise start, 0 to {lim.max_seed}.
         mask: optional image marking where the painting goes (white, or opaque on a transparent layer = inside), drawn at the photo's proportions (Gatys et al. 2017, spatial control).
-        mask_mode: inside (the painting inside the mask, the photo's own look outside) | split (painting 1 inside, painting 2 = style_2 outside).
+        mask_mode: inside (the painting inside the mask, the photo itself outside) | split (painting 1 inside, painting 2 = style_2 outside).
         seconds: the time budget in seconds, 0 = the preset's; up to {run.MAX_SECONDS:.0f}.
 
     Returns:

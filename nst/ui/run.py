@@ -165,10 +165,11 @@ def _on_device(fn):
 @_on_device
 def frames(content, styles, settings, cancel, init_image=None, mask=None, controls=None,
            started=None, reserve=0.0):
-    # Frames carry PIL images, so this also works when ZeroGPU runs it in another process.
+    # Frames carry PIL images, so this also works when ZeroGPU runs it in another process; all at
+    # the final size, so the picture on the page never changes size mid-run.
     yield from stylize(content, styles, settings, cancel=cancel, init_image=init_image, mask=mask,
                        controls=controls, started=started, reserve=reserve, limit=MAX_SECONDS,
-                       max_size=LIMITS.max_size)
+                       max_size=LIMITS.max_size, full_frames=True)
 
 
 # ---------------------------------------------------------------------------- budgets

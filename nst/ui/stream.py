@@ -46,8 +46,9 @@ def paint_run(content, styles, settings: Settings, request, note: str = "", init
                     yield (f.image, *progress.status(f, clock, said), curve.chart(f.total),
                            gr.skip(), gr.skip(), gr.update(interactive=False), gr.skip(), gr.skip())
                     continue
-                if cancel.is_set():
-                    ending = "Stopped: the best picture so far"
+                if cancel.is_set():  # ZeroGPU's run cannot be asked for its best: it shows the latest
+                    ending = f"Stopped: the picture at step {f.step}" if run.ON_ZEROGPU else \
+                        "Stopped: the best picture so far"
                 elif f.info.get("cut"):  # the engine cut it to end, at full size, by the cap
                     ending = f"Cut short to end by the {run.MAX_SECONDS:.0f} s limit"
                 finishing = time.perf_counter()
