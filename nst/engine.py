@@ -508,6 +508,7 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
     `max_size` caps the size the planner may choose. `full_frames` shows every frame at the final
     size (coarse levels enlarged and, with a mask in mode 'inside', put over the full-size photo):
     a picture whose size never changes mid-run, and whose unmasked part is the photo in every frame.
+    The final frame is never enlarged: a run stopped at a coarse level ends at that level's size.
 
     Stages: concrete() -> level_plan() -> per level: level_images(), start_image(), Objective(),
     _Descent, with _Schedule keeping the deadline."""
@@ -569,7 +570,8 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
             at["flops_per_s"] = flops / rate
             if sp and sp.peak_flops:
                 at["mfu"] = flops / rate / sp.peak_flops
-        return Frame(_show(at_full_size(image), content_full, s), step, schedule.total, level, len(schedule.levels),
+        # a run stopped at a coarse level ends at that level's size: no enlargement passed off as the result
+        return Frame(_show(image if done else at_full_size(image), content_full, s), step, schedule.total, level, len(schedule.levels),
                      dict(losses), now - started, done=done, info=at, steered=tuple(steered))
 
     content_full = images.to_tensor(content)
