@@ -1,4 +1,5 @@
 """`python -m nst CONTENT STYLE [STYLE ...] -o OUT.png`: one flag per Settings field.
+(`python -m nst video ...` and `python -m nst batch ...`: nst/cli_video.py.)
 
 Bad input ends with exit code 2 and one line on stderr, never a traceback. Ctrl-C stops after
 the current step and still writes the best picture so far.
@@ -207,6 +208,11 @@ def _open(path: str) -> Image.Image:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] in (["video"], ["batch"]):  # a clip or a folder of photos: nst/cli_video.py
+        from .cli_video import main as clip_main
+
+        return clip_main(argv)
     a = build_parser().parse_args(argv)
     try:
         s = settings_from_args(a)

@@ -18,7 +18,7 @@ from PIL import Image
 
 from . import images, machine, masks
 from .controls import Controls
-from .losses import content_loss, gram, guided_style_loss, style_loss, total_loss, tv_loss
+from .losses import content_loss, gram, guided_style_loss, style_loss, temporal_loss, total_loss, tv_loss
 from .settings import DEFAULT_SIZE, DEFAULT_STEPS, LAYERS, Settings
 from .vgg import load_vgg
 
@@ -75,7 +75,7 @@ class Objective:
     `mask` (1, 1, H, W at this level's size) the style loss is the guided one of nst/masks.py."""
 
     def __init__(self, net, s: Settings, content, styles, blend, size_hw, autocast, fmt,
-                 mask: torch.Tensor | None = None):
+                 mask: torch.Tensor | None = None, temporal: list | None = None):
         self.net, self.s, self.autocast, self.fmt = net, s, autocast, fmt
         self.alpha_scale = alpha_scale(size_hw)
         self.alpha = s.content_weight * self.alpha_scale
@@ -98,6 +98,9 @@ class Objective:
             self._regions = self._guide(mask) if mask is not None and style_layers else None
         # mode 'inside': the picture is composited over the photo (nst/masks.py)
         self.keep = (masks.feathered(mask), content) if mask is not None and s.mask_mode == "inside" else None
+        # a video frame: [(a painted neighbour warped onto this frame, its reliability)]
+        self.temporal = list(temporal or ()) if s.temporal_weight else []
+        self.gamma = s.temporal_weight * 3 * size_hw[0] * size_hw[1]  # the 1/D of eq. 6 undone
         self.mix(blend)
 
     def _guide(self, mask) -> list:
@@ -163,7 +166,8 @@ class Objective:
         else:
             Ls = guided_style_loss(feats, self.region_targets, self.layer_weights)
         tv = tv_loss(x) if self.s.tv_weight else zero
-        return total_loss(Lc, Ls, self.alpha, self.beta, tv, self.s.tv_weight), Lc, Ls
+        Lt = sum((temporal_loss(x, w, c) for w, c in self.temporal), zero)
+        return total_loss(Lc, Ls, self.alpha, self.beta, tv, self.s.tv_weight, Lt, self.gamma), Lc, Ls
 
 
 def alpha_scale(size_hw) -> float:
@@ -489,8 +493,8 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
             settings: Settings | None = None, *, cancel: threading.Event | None = None,
             init_image: Image.Image | None = None, mask: Image.Image | None = None,
             controls: Controls | None = None, started: float | None = None, reserve: float = 0.0,
-            limit: float | None = None, max_size: int = machine.LARGEST, full_frames: bool = False
-            ) -> Iterator[Frame]:
+            limit: float | None = None, max_size: int = machine.LARGEST, full_frames: bool = False,
+            temporal: list | None = None) -> Iterator[Frame]:
     """Paint `content` in the style of `styles`; yields Frames, the last with done=True and the
     best image (lowest total loss at the finest level). `cancel`, when set, ends the run after
     the current step with that final frame; closing the generator ends it with none.
@@ -509,6 +513,8 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
     size (coarse levels enlarged and, with a mask in mode 'inside', put over the full-size photo):
     a picture whose size never changes mid-run, and whose unmasked part is the photo in every frame.
     The final frame is never enlarged: a run stopped at a coarse level ends at that level's size.
+    `temporal`, [(warped, reliability)] pairs of images of the photo's size, makes this a video
+    frame (nst/video.py): the objective adds settings.temporal_weight x a temporal loss per pair.
 
     Stages: concrete() -> level_plan() -> per level: level_images(), start_image(), Objective(),
     _Descent, with _Schedule keeping the deadline."""
@@ -577,6 +583,7 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
     content_full = images.to_tensor(content)
     style_full = [images.to_tensor(im) for im in styles]
     mask_full = masks.to_mask(mask) if mask is not None else None
+    temporal_full = [(images.to_tensor(w), masks.to_mask(c)) for w, c in temporal or ()]
     full = {}  # the photo and feathered mask at the final size, made at the first enlarged frame
 
     def at_full_size(x: torch.Tensor) -> torch.Tensor:
@@ -604,9 +611,10 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
             c, st = level_images(content_full, style_full, long_side, s)
             hw = tuple(c.shape[-2:])
             m = masks.resized(mask_full, hw).to(device) if mask_full is not None else None
+            tl = [(images.resize_to(w, hw).to(device), masks.resized(c, hw).to(device)) for w, c in temporal_full]
             objective = Objective(net, s, c.to(device), [im.to(device) for im in st], blend,
                                   hw, contextlib.nullcontext if polishing else autocast, fmt,
-                                  mask=m)
+                                  mask=m, temporal=tl)
             x0 = start_image(s, c, st, gen, init_image, descent.best if descent else None)
             coarser, descent = descent, _Descent(objective, x0.to(device), optimizers[level], s.lr)
             if s.carry_moments and coarser is not None:

@@ -89,7 +89,17 @@ def tv_loss(x: torch.Tensor) -> torch.Tensor:
     return (x[..., 1:, :] - x[..., :-1, :]).pow(2).sum() + (x[..., :, 1:] - x[..., :, :-1]).pow(2).sum()
 
 
+def temporal_loss(x: torch.Tensor, warped: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """Short-term temporal loss (Ruder, Dosovitskiy & Brox 2016, "Artistic style transfer for
+    videos", eq. 6): L_temporal(x, w, c) = 1/D sum_k c_k (x_k - w_k)^2, with w the previous painted
+    frame warped by the optical flow to this one, c (1, 1, H, W) in 0..1 the per-pixel reliability
+    of that flow (0 where disoccluded or on a motion boundary) and D = 3 H W."""
+    return (c * (x - warped).pow(2)).sum() / x[0].numel()
+
+
 def total_loss(content: torch.Tensor, style: torch.Tensor, alpha: float, beta: float,
-               tv: torch.Tensor | float = 0.0, tv_weight: float = 0.0) -> torch.Tensor:
-    """Eq. 7:  L_total(p, a, x) = alpha L_content + beta L_style  (+ tv_weight TV(x))."""
-    return alpha * content + beta * style + tv_weight * tv
+               tv: torch.Tensor | float = 0.0, tv_weight: float = 0.0,
+               temporal: torch.Tensor | float = 0.0, gamma: float = 0.0) -> torch.Tensor:
+    """Eq. 7:  L_total(p, a, x) = alpha L_content + beta L_style  (+ tv_weight TV(x)), and for a
+    video frame (Ruder et al. 2016, eq. 7) + gamma L_temporal."""
+    return alpha * content + beta * style + tv_weight * tv + gamma * temporal

@@ -85,6 +85,8 @@ class Settings:
     style_blend: tuple | None = None  # weight per style image
     style_scale: float = 1.0  # style image long side relative to the output's
     tv_weight: float = 0.0  # total-variation smoothness
+    temporal_weight: float = 1e4  # gamma of a video frame's temporal loss (nst/video.py), per
+    # pixel: the objective weighs it gamma D (D = 3 H W), so its pull on a pixel is the same at any size
     pyramid: bool = True  # coarse-to-fine; False = a single scale
     colors: str = "style"  # 'style' | 'luminance' | 'histogram'
     mask_mode: str = "inside"  # used with stylize(mask=...): see MASK_MODES
@@ -160,6 +162,7 @@ class Settings:
             lo, hi = lim.ratio
             need(lo <= self.ratio <= hi, f"alpha/beta must be from {lo:g} to {hi:g}, got {self.ratio:g}")
         number("tv_weight", 0, lim.max_tv_weight)
+        number("temporal_weight")
         number("style_scale", *lim.style_scale)
         for name in ("content_layers", "style_layers"):
             layers = tuple(getattr(self, name))

@@ -1,0 +1,176 @@
+"""Paint a video (Ruder, Dosovitskiy & Brox 2016, "Artistic style transfer for videos"): frame k
+starts from painted frame k-1 warped by the optical flow (its disoccluded pixels from frame k
+itself) and adds the short-term temporal loss on the pixels the flow tracks reliably
+(nst/flow.py, losses.temporal_loss). Painted alone, each frame settles in another minimum and
+the strokes crawl; carried over, they stay.
+
+One time budget spans the clip: the first frame, painted from scratch, gets FIRST shares of it,
+every later frame one (it starts from a painting already). With several workers (nst/scale.py)
+the clip is cut into chunks: their first frames (keyframes) are painted first, in order, each
+from the one before, then the chunks in parallel; a chunk's last frame is held to the next
+keyframe too, so no seam shows where two chunks meet.
+
+    for f in paint_clip(clip.frames, [painting], Settings(size=256), seconds=100):
+        f.image.save(f"frame_{f.index}.png")
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+from PIL import Image
+
+from . import engine, flow, images, machine
+from .settings import Settings
+
+FIRST = 3.0  # the first frame's share of the time (or steps) against a later frame's one
+LATER_STEPS = 1 / FIRST  # with --steps N: N for the first frame, N / FIRST for each later one
+
+
+@dataclass
+class VideoFrame:
+    index: int  # 0-based position in the clip
+    image: Image.Image  # the painted frame
+    total: int  # frames in the clip
+    elapsed: float  # s since the clip started
+    losses: dict
+    steps: int
+
+
+def frame_size(frames: Sequence[Image.Image], s: Settings, share: float | None) -> int:
+    """The long side every frame is painted at: the one given, else what the first frame's share
+    of the budget buys on this machine (later frames, warm-started, fit their steps into it)."""
+    if s.size is not None:
+        return s.size
+    if share is None:
+        return engine.DEFAULT_SIZE
+    return machine.plan(s.replace(steps=None), frames[0].size, share).size
+
+
+def start_of(painted_prev: Image.Image, frame: Image.Image, frame_prev: Image.Image):
+    """(init, target) for a frame that follows a painted one: the warped painting where the flow
+    is reliable and the frame itself where it is not, and the temporal target (warped, c)."""
+    warped, c = flow.carried(painted_prev, frame, frame_prev)
+    here = np.asarray(frame.resize(painted_prev.size, Image.LANCZOS), np.float32)
+    init = c[..., None] * warped + (1 - c[..., None]) * here
+    return _image(init), (_image(warped), Image.fromarray((c * 255).astype(np.uint8), "L"))
+
+
+def _image(a: np.ndarray) -> Image.Image:
+    return Image.fromarray(np.clip(a + 0.5, 0, 255).astype(np.uint8), "RGB")
+
+
+def paint_one(frame: Image.Image, styles, s: Settings, *, init=None, targets=(), started=None,
+              cancel=None) -> engine.Frame:
+    """One frame: from scratch (init None: the pyramid as s says) or from `init` at one scale,
+    with a temporal loss towards each (warped, c) of `targets`. Returns the final engine Frame."""
+    if init is not None:
+        s = s.replace(pyramid=False)
+    last = None
+    for last in engine.stylize(frame, styles, s, init_image=init, temporal=list(targets) or None,
+                               started=started, cancel=cancel):
+        pass
+    return last
+
+
+def paint_run(frames: Sequence[Image.Image], styles, s: Settings, *, first: Image.Image | None = None,
+              closing: tuple | None = None, unit: float | None = None, steps: int | None = None,
+              cancel: threading.Event | None = None, deadline: float | None = None, later: float = 0.0,
+              ) -> Iterator[tuple[int, engine.Frame]]:
+    """Paint frames in order, each from the one before; yields (position, final engine Frame).
+    `first`: frames[0] is painted already (a keyframe) and not painted again. `closing`
+    (painted, its input frame): what follows the last frame (the next chunk's keyframe), which
+    the last frame is held to as well. Time: each frame gets `unit` seconds (FIRST units for a
+    frame from scratch); with a `deadline` (perf_counter) the time left is shared out again before
+    each frame, `later` units being owed to work after this run, so an overrun is absorbed.
+    Or `steps` (steps / FIRST for a frame that starts from the one before)."""
+    prev = first
+    for k in range(1 if first is not None else 0, len(frames)):
+        if cancel is not None and cancel.is_set():
+            return
+        fresh = prev is None
+        if steps is not None:
+            sk = s.replace(steps=steps if fresh else max(1, round(steps * LATER_STEPS)), seconds=None)
+        else:
+            weight = FIRST if fresh else 1.0
+            share = weight * unit if deadline is None else weight * (deadline - time.perf_counter()) / (
+                weight + len(frames) - k - 1 + later)
+            sk = s.replace(seconds=max(0.5, share), steps=None) if unit is not None else s
+        init, targets = None, []
+        if not fresh:
+            init, target = start_of(prev, frames[k], frames[k - 1])
+            targets.append(target)
+        if closing is not None and k == len(frames) - 1:
+            targets.append(start_of(closing[0], frames[k], closing[1])[1])
+        out = paint_one(frames[k], styles, sk, init=init, targets=targets, started=time.perf_counter(),
+                        cancel=cancel)
+        yield k, out
+        prev = out.image
+
+
+def keyframes(n: int, workers: int) -> list[int]:
+    """The first frame of each chunk: `workers` chunks of near-equal length."""
+    chunks = max(1, min(workers, n))
+    return [round(i * n / chunks) for i in range(chunks)]
+
+
+def paint_clip(frames: Sequence[Image.Image], styles, settings: Settings | None = None, *,
+               seconds: float | None = None, steps: int | None = None, started: float | None = None,
+               cancel: threading.Event | None = None, workers: int = 1,
+               chunk_runner: Callable | None = None) -> Iterator[VideoFrame]:
+    """Paint a clip's frames; yields each painted frame when it is done (in order with one
+    worker; with several, the keyframes first, then each chunk's frames in order). `seconds`
+    budgets the whole clip from `started` (perf_counter); or `steps` for the first frame (later
+    ones take steps / FIRST); neither: the engine's defaults. `chunk_runner(jobs, styles, s)`
+    paints chunks in parallel and yields each chunk's results (nst/scale.py); without it they
+    are painted here, one after another."""
+    s = (settings or Settings()).replace(seconds=None)
+    styles = list(styles)
+    if not frames:
+        raise ValueError("the clip has no frames")
+    s.validate(n_styles=len(styles))
+    started = time.perf_counter() if started is None else started
+    n = len(frames)
+    keys = keyframes(n, workers)
+    chunk_units = max(b - a - 1 for a, b in zip(keys, keys[1:] + [n]))
+    unit = None
+    if seconds is not None and steps is None:
+        unit = (seconds - (time.perf_counter() - started)) / (FIRST + len(keys) - 1 + chunk_units)
+    size = frame_size(frames, s, unit and FIRST * unit)
+    fit = images.fit_size(*frames[0].size, size)
+    frames = [f if f.size == fit else f.resize(fit, Image.LANCZOS) for f in frames]
+    s = s.replace(size=size)
+    painted: dict[int, Image.Image] = {}
+
+    def done(k, out) -> VideoFrame:
+        painted[k] = out.image
+        return VideoFrame(k, out.image, n, time.perf_counter() - started, out.losses, out.step)
+
+    # the keyframes in order, each from the one before (one worker: frame 0 alone)
+    deadline = None if unit is None else started + seconds
+    for j, out in paint_run([frames[k] for k in keys], styles, s, unit=unit, steps=steps, cancel=cancel,
+                            deadline=deadline if workers == 1 else None, later=chunk_units):
+        yield done(keys[j], out)
+    if (cancel is not None and cancel.is_set()) or len(painted) < len(keys):
+        return
+    jobs = [dict(frames=frames[a:b], first=painted[a], closing=(painted[b], frames[b]) if b < n else None,
+                 unit=unit, steps=steps, deadline=deadline if workers == 1 else None)
+            for a, b in zip(keys, keys[1:] + [n])]
+    runner = chunk_runner or _in_turn
+    for a, results in zip(keys, runner(jobs, styles, s, cancel)):
+        for k, out in results:
+            yield done(a + k, out)
+
+
+def paint_chunk(job: dict, styles, s: Settings, cancel=None) -> Iterator[tuple[int, engine.Frame]]:
+    """A chunk's frames after its (painted) keyframe; the last one held to the next keyframe."""
+    return paint_run(job["frames"], styles, s, first=job["first"], closing=job["closing"],
+                     unit=job["unit"], steps=job["steps"], cancel=cancel, deadline=job["deadline"])
+
+
+def _in_turn(jobs, styles, s, cancel):
+    for job in jobs:
+        yield paint_chunk(job, styles, s, cancel)

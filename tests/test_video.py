@@ -1,0 +1,191 @@
+"""Video (Ruder et al. 2016): flow, warp and reliability; steadier frames than painting each alone;
+clips in and out with their rate and audio; the CLI; Stop keeps the frames done."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import cool_painting
+from nst import Settings, clipio, flow, video
+from nst.engine import paper_losses
+from nst.losses import temporal_loss
+
+ROOT = Path(__file__).resolve().parents[1]
+PHOTO = ROOT / "examples" / "photos" / "rocket.jpg"
+
+
+def texture(w=96, h=64, seed=0) -> Image.Image:
+    """A smooth random texture: something optical flow can follow."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 255, (h // 8, w // 8, 3)).astype(np.uint8)
+    return Image.fromarray(small).resize((w, h), Image.BICUBIC)
+
+
+def pan(n=4, w=64, h=48, dx=3, dy=1) -> list:
+    """n frames of a camera moving right and down across a photo: a motion we know."""
+    photo = Image.open(PHOTO).convert("RGB").resize((256, 171))
+    return [photo.crop((20 + dx * k, 20 + dy * k, 20 + dx * k + w, 20 + dy * k + h)) for k in range(n)]
+
+
+def test_flow_follows_a_known_shift_and_the_warp_undoes_it():
+    a = texture(seed=1)
+    b = Image.fromarray(np.roll(np.asarray(a), (2, 5), axis=(0, 1)))  # content moved 5 right, 2 down
+    w = flow.flow(a, b)
+    inner = (slice(10, -10), slice(10, -10))
+    assert abs(np.median(w[inner][..., 0]) - 5) < 0.5 and abs(np.median(w[inner][..., 1]) - 2) < 0.5
+    back = flow.warp(b, w)
+    assert np.abs(back[inner] - np.asarray(a, np.float32)[inner]).mean() < 3
+
+
+def test_reliability_drops_the_pixels_an_object_uncovers():
+    """A square slides right over a still background: where it was is disoccluded in frame 2."""
+    bg = np.asarray(texture(seed=2), np.float32)
+    sq = np.asarray(texture(24, 24, seed=3), np.float32)
+    f1, f2 = bg.copy(), bg.copy()
+    f1[20:44, 20:44] = sq
+    f2[20:44, 32:56] = sq  # moved 12 px right
+    im = [Image.fromarray(f.astype(np.uint8)) for f in (f1, f2)]
+    backward, forward = flow.flow(im[1], im[0]), flow.flow(im[0], im[1])
+    c = flow.reliability(backward, forward)
+    uncovered, still = c[24:40, 22:30].mean(), c[:14, :].mean()
+    assert uncovered < 0.5 and still > 0.9, (uncovered, still)
+
+
+def test_temporal_loss_is_the_papers_mean_over_reliable_pixels():
+    x, w = torch.zeros(1, 3, 2, 2), torch.zeros(1, 3, 2, 2)
+    x[0, :, 0, 0] = 2.0  # off by 2 in each channel at one pixel
+    c = torch.ones(1, 1, 2, 2)
+    assert temporal_loss(x, w, c).item() == pytest.approx(3 * 4 / 12)
+    c[0, 0, 0, 0] = 0  # that pixel unreliable: no loss
+    assert temporal_loss(x, w, c).item() == 0
+
+
+def test_video_mode_flickers_far_less_than_frames_painted_alone_at_the_same_style():
+    frames, painting = pan(), cool_painting(64, 64)
+    s = Settings(size=64, seed=0)
+    steady = [f.image for f in video.paint_clip(frames, [painting], s, steps=40)]
+    alone = [video.paint_one(f, [painting], s.replace(steps=40)).image for f in frames]
+    e_steady, e_alone = flow.temporal_error(steady, frames), flow.temporal_error(alone, frames)
+    assert e_steady * 3 <= e_alone, (e_steady, e_alone)
+    style = lambda pics: np.mean([paper_losses(p, f, painting)["style"] for p, f in zip(pics, frames)])  # noqa: E731
+    assert style(steady) <= 1.5 * style(alone), (style(steady), style(alone))
+
+
+def test_without_the_temporal_loss_the_frames_drift_more():
+    frames, painting = pan(), cool_painting(64, 64)
+    errors = {}
+    for gamma in (0.0, Settings.temporal_weight):
+        s = Settings(size=64, seed=0, temporal_weight=gamma)
+        errors[gamma] = flow.temporal_error([f.image for f in video.paint_clip(frames, [painting], s, steps=40)], frames)
+    assert errors[Settings.temporal_weight] < 0.8 * errors[0.0], errors
+
+
+def test_stop_keeps_the_frames_done_so_far():
+    frames, painting = pan(n=5), cool_painting(48, 48)
+    cancel = threading.Event()
+    done = []
+    for f in video.paint_clip(frames, [painting], Settings(size=48), steps=10, cancel=cancel):
+        done.append(f.index)
+        if len(done) == 2:
+            cancel.set()
+    assert done == [0, 1]
+
+
+def _clip_with_audio(path: Path, frames: list, fps: int = 12) -> None:
+    import av
+
+    with av.open(str(path), "w") as box:
+        v = box.add_stream("libx264", rate=fps)
+        v.width, v.height, v.pix_fmt = frames[0].width, frames[0].height, "yuv420p"
+        a = box.add_stream("aac", rate=22050)
+        a.layout = "mono"
+        for im in frames:
+            for p in v.encode(av.VideoFrame.from_image(im)):
+                box.mux(p)
+        for p in v.encode():
+            box.mux(p)
+        t = np.arange(int(22050 * len(frames) / fps)) / 22050
+        tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
+        for i in range(0, tone.shape[1], 1024):
+            frame = av.AudioFrame.from_ndarray(tone[:, i:i + 1024], format="fltp", layout="mono")
+            frame.sample_rate = 22050
+            for p in a.encode(frame):
+                box.mux(p)
+        for p in a.encode():
+            box.mux(p)
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".webm"])
+def test_a_clip_keeps_its_rate_frames_and_audio_through_paint_and_write(tmp_path, suffix):
+    import av
+
+    src = tmp_path / "in.mp4"
+    _clip_with_audio(src, pan(n=6, w=64, h=48), fps=12)
+    clip = clipio.read_clip(src)
+    assert len(clip.frames) == 6 and clip.fps == Fraction(12) and clip.frames[0].size == (64, 48)
+    out = clipio.write_clip(clip.frames, tmp_path / f"out{suffix}", clip.fps, clip.source)
+    with av.open(str(out)) as box:
+        assert box.streams.audio, "the audio was dropped"
+        v = box.streams.video[0]
+        assert float(v.average_rate) == pytest.approx(12) and sum(1 for _ in box.decode(v)) == 6
+
+
+def test_a_folder_of_frames_reads_in_name_order_and_writes_pngs_that_sort(tmp_path):
+    frames = pan(n=3)
+    d = tmp_path / "frames"
+    d.mkdir()
+    for name, im in zip(("b10.png", "b02.jpg", "b09.webp"), frames):
+        im.save(d / name, quality=95)
+    clip = clipio.read_clip(d)
+    assert len(clip.frames) == 3 and clip.fps == clipio.FOLDER_FPS
+    first = np.asarray(clip.frames[0], np.float32)  # b02.jpg, the second picture
+    assert np.abs(first - np.asarray(frames[1], np.float32)).mean() < 4
+    out = clipio.write_clip(clip.frames, tmp_path / "painted", clip.fps)
+    assert sorted(p.name for p in out.iterdir()) == ["frame_001.png", "frame_002.png", "frame_003.png"]
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: (d / "x.mp4").write_text("not a video"), "cannot read x.mp4 as a video"),
+    (lambda d: [texture(40 + 8 * i, 32).save(d / f"{i}.png") for i in range(2)], "differ in size"),
+    (lambda d: (d / "a.png").write_text("text"), "a.png"),
+])
+def test_bad_clips_are_refused_in_words(tmp_path, make, message):
+    d = tmp_path / "clip"
+    d.mkdir()
+    make(d)
+    target = d / "x.mp4" if (d / "x.mp4").exists() else d
+    with pytest.raises(ValueError, match=message):
+        clipio.read_clip(target)
+
+
+def test_a_clip_over_the_frame_limit_is_refused(tmp_path):
+    src = tmp_path / "in.mp4"
+    _clip_with_audio(src, pan(n=6, w=64, h=48))
+    with pytest.raises(ValueError, match="more than 4 frames"):
+        clipio.read_clip(src, clipio.ClipLimits(max_frames=4))
+
+
+def test_the_cli_paints_a_folder_clip_and_refuses_bad_input_in_one_line(tmp_path):
+    d = tmp_path / "clip"
+    d.mkdir()
+    for k, im in enumerate(pan(n=3)):
+        im.save(d / f"{k:02d}.png")
+    painting = tmp_path / "p.png"
+    cool_painting(48, 48).save(painting)
+    run = lambda *args: subprocess.run([sys.executable, "-m", "nst", *args], cwd=ROOT,  # noqa: E731
+                                       capture_output=True, text=True)
+    r = run("video", str(d), str(painting), "-o", str(tmp_path / "out"), "--size", "48", "--steps", "6", "-q")
+    assert r.returncode == 0, r.stderr
+    assert len(list((tmp_path / "out").glob("frame_*.png"))) == 3 and "temporal error" in r.stderr
+    bad = run("video", str(tmp_path / "nothing"), str(painting), "-o", str(tmp_path / "o.mp4"), "-q")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "no clip at" in bad.stderr
+    bad = run("video", str(d), str(painting), "-o", str(tmp_path / "o.avi"), "-q")
+    assert bad.returncode == 2 and "use .mp4, .webm or a folder" in bad.stderr
