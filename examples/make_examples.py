@@ -240,12 +240,30 @@ def copy_photos():
         print(PHOTOS / f"{name}.jpg")
 
 
+def pan_clip(n: int = 12, fps: int = 6):
+    """A clip example: the camera pans right across chelsea.jpg (2 s); made here, so it is CC0 too."""
+    import sys
+    from fractions import Fraction
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from nst.clipio import write_clip
+
+    photo = Image.open(PHOTOS / "chelsea.jpg").convert("RGB")
+    w, h = photo.size
+    frames = [photo.crop((8 * k, 20, 8 * k + 300, 220)).resize((288, 192), Image.LANCZOS) for k in range(n)]
+    out = Path(__file__).resolve().parent / "clips" / "chelsea_pan.mp4"
+    out.parent.mkdir(exist_ok=True)
+    write_clip(frames, out, Fraction(fps))
+    print(out)
+
+
 def main():
     copy_photos()
     OUT.mkdir(exist_ok=True)
     for name, (paint, seed) in PAINTINGS.items():
         paint(np.random.default_rng(seed)).save(OUT / f"{name}.jpg", quality=88, optimize=True)
         print(OUT / f"{name}.jpg")
+    pan_clip()
 
 
 if __name__ == "__main__":

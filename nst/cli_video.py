@@ -96,7 +96,7 @@ def run_video(a) -> None:
     if workers > 1:
         from . import scale
 
-        runner = scale.chunk_runner(workers)
+        runner = scale.chunk_runner(workers, s.weights)
     cancel = _stopper()
     painted = {}
     bar = tqdm(total=len(clip.frames), unit="frame", disable=a.quiet, dynamic_ncols=True)

@@ -38,14 +38,17 @@ class Clip:
         return len(self.frames) / float(self.fps)
 
 
-def read_clip(path, limits: ClipLimits = ClipLimits(), fps: float | None = None) -> Clip:
-    """The frames of a video file, or of a folder's images sorted by name."""
+def read_clip(path, limits: ClipLimits = ClipLimits(), fps: float | None = None, keep: int | None = None) -> Clip:
+    """The frames of a video file, or of a folder's images sorted by name. `keep`: at most this
+    many frames, every k-th one at 1/k of the rate, so the clip keeps its length (a server's cap)."""
     path = Path(path)
     if path.is_dir():
-        return _read_folder(path, limits, Fraction(fps).limit_denominator(1001) if fps else FOLDER_FPS)
+        clip = _read_folder(path, limits, Fraction(fps).limit_denominator(1001) if fps else FOLDER_FPS)
+        every = -(-len(clip.frames) // keep) if keep else 1
+        return Clip(clip.frames[::every], clip.fps / every)
     if not path.is_file():
         raise ValueError(f"no clip at {str(path)!r}: give a video file or a folder of frames")
-    return _read_video(path, limits)
+    return _read_video(path, limits, keep)
 
 
 def _shrunk(img: Image.Image, max_side: int) -> Image.Image:
@@ -74,7 +77,7 @@ def _read_folder(path: Path, limits: ClipLimits, fps: Fraction) -> Clip:
     return Clip(frames, fps)
 
 
-def _read_video(path: Path, limits: ClipLimits) -> Clip:
+def _read_video(path: Path, limits: ClipLimits, keep: int | None = None) -> Clip:
     import av
 
     try:
@@ -86,12 +89,17 @@ def _read_video(path: Path, limits: ClipLimits) -> Clip:
             if box.duration and box.duration / av.time_base > limits.max_seconds + 0.5:
                 raise ValueError(f"{path.name} is {box.duration / av.time_base:.1f} s long; "
                                  f"at most {limits.max_seconds:g} s here")
-            frames = []
+            count = stream.frames or (round(float(box.duration / av.time_base * fps)) if box.duration else 0)
+            every = max(1, -(-count // keep)) if keep and count else 1
+            frames, seen = [], 0
             for frame in box.decode(stream):
-                if len(frames) >= limits.max_frames or len(frames) / fps > limits.max_seconds:
+                if seen >= limits.max_frames or seen / fps > limits.max_seconds:
                     raise ValueError(f"{path.name} has more than {limits.max_frames} frames or "
                                      f"{limits.max_seconds:g} s; at most that here")
-                frames.append(_shrunk(frame.to_image(), limits.max_side))
+                if seen % every == 0:  # only the frames kept are converted and held
+                    frames.append(_shrunk(frame.to_image(), limits.max_side))
+                seen += 1
+            fps = fps / every
     except av.error.FFmpegError:
         raise ValueError(f"cannot read {path.name} as a video (mp4, webm, mov, gif, ...)") from None
     if not frames:

@@ -39,8 +39,9 @@ def reliability(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
     backward flow w^ (frame k to k-1, the one the warp uses) and the forward flow (k-1 to k):
     - disoccluded where the two disagree, |w~ + w^|^2 > 0.01 (|w~|^2 + |w^|^2) + 0.5, with
       w~(p) = forward(p + w^(p)) (a point followed there and back should come home);
-    - a motion boundary where |grad u^|^2 + |grad v^|^2 > 0.01 |w^|^2 + 0.002.
-    c = 0 at either, 1 elsewhere."""
+    - a motion boundary where |grad u^|^2 + |grad v^|^2 > 0.01 |w^|^2 + 0.002;
+    - and where p + w^(p) falls outside the previous frame (what a pan brings in is new).
+    c = 0 at any of these, 1 elsewhere."""
     there_and_back = warp(forward, backward)
     mismatch = ((there_and_back + backward) ** 2).sum(-1)
     size = (there_and_back ** 2).sum(-1) + (backward ** 2).sum(-1)
@@ -48,7 +49,11 @@ def reliability(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
     gy_u, gx_u = np.gradient(backward[..., 0])
     gy_v, gx_v = np.gradient(backward[..., 1])
     boundary = gx_u ** 2 + gy_u ** 2 + gx_v ** 2 + gy_v ** 2 > 0.01 * (backward ** 2).sum(-1) + 0.002
-    return (~(occluded | boundary)).astype(np.float32)
+    h, w = backward.shape[:2]
+    gx, gy = np.meshgrid(np.arange(w), np.arange(h))
+    x, y = gx + backward[..., 0], gy + backward[..., 1]
+    outside = (x < 0) | (x > w - 1) | (y < 0) | (y > h - 1)
+    return (~(occluded | boundary | outside)).astype(np.float32)
 
 
 def carried(painted_prev: Image.Image, frame: Image.Image, frame_prev: Image.Image

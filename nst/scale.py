@@ -59,13 +59,15 @@ def painters(workers: int, weights: str) -> list:
     return [Painter.remote(weights, threads) for _ in range(workers)]
 
 
-def chunk_runner(workers: int):
+def chunk_runner(workers: int, weights: str):
     """For video.paint_clip: the chunks on `workers` Ray actors at once; yields each chunk's
-    [(position, Frame)] in chunk order (a chunk's frames arrive when it is done)."""
+    [(position, Frame)] in chunk order (a chunk's frames arrive when it is done). The actors start
+    now, so they load VGG-19 while the keyframes are painted."""
+    pool = painters(workers, weights)
+
     def run(jobs, styles, s, cancel=None):
         import ray
 
-        pool = painters(min(workers, len(jobs)), s.weights)
         pending = [pool[i % len(pool)].chunk.remote(job, styles, s) for i, job in enumerate(jobs)]
         try:
             for ref in pending:

@@ -152,12 +152,15 @@ def paint_clip(frames: Sequence[Image.Image], styles, settings: Settings | None 
     # the keyframes in order, each from the one before (one worker: frame 0 alone)
     deadline = None if unit is None else started + seconds
     for j, out in paint_run([frames[k] for k in keys], styles, s, unit=unit, steps=steps, cancel=cancel,
-                            deadline=deadline if workers == 1 else None, later=chunk_units):
+                            deadline=deadline, later=chunk_units):
         yield done(keys[j], out)
     if (cancel is not None and cancel.is_set()) or len(painted) < len(keys):
         return
+    if unit is not None and chunk_units:  # what the keyframes left, shared by the chunks' frames
+        unit = max(0.5, (deadline - time.perf_counter()) / chunk_units)
+    # a clock is per process: chunks painted elsewhere (Ray) keep to their unit, not the deadline
     jobs = [dict(frames=frames[a:b], first=painted[a], closing=(painted[b], frames[b]) if b < n else None,
-                 unit=unit, steps=steps, deadline=deadline if workers == 1 else None)
+                 unit=unit, steps=steps, deadline=deadline if chunk_runner is None else None)
             for a, b in zip(keys, keys[1:] + [n])]
     runner = chunk_runner or _in_turn
     for a, results in zip(keys, runner(jobs, styles, s, cancel)):

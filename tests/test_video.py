@@ -189,3 +189,10 @@ def test_the_cli_paints_a_folder_clip_and_refuses_bad_input_in_one_line(tmp_path
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "no clip at" in bad.stderr
     bad = run("video", str(d), str(painting), "-o", str(tmp_path / "o.avi"), "-q")
     assert bad.returncode == 2 and "use .mp4, .webm or a folder" in bad.stderr
+
+
+def test_what_a_pan_brings_in_is_not_taken_from_the_previous_frame():
+    """The camera moves right: the right edge of frame 2 was never seen in frame 1."""
+    a, b = pan(n=2, w=96, h=64, dx=8, dy=0)
+    c = flow.reliability(flow.flow(b, a), flow.flow(a, b))
+    assert c[8:-8, -6:].mean() < 0.2 and c[8:-8, 20:60].mean() > 0.8, (c[8:-8, -6:].mean(), c[8:-8, 20:60].mean())

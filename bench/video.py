@@ -1,0 +1,158 @@
+"""Steadier video, at what cost? (a benchmark): clips made here whose motion is known (a pan and
+zoom across a photo; an object sliding over one), painted three ways by the CLI in fresh processes:
+- video mode: `python -m nst video CLIP PAINTING -o OUT --size 256 --seconds 100`;
+- the same with `--workers 2` (a local Ray cluster);
+- each frame alone: `python -m nst FRAME PAINTING -o F.png --size 256 --seconds 20`, the same total time.
+Flicker is the temporal error (nst/flow.py: painted frame k against painted frame k-1 warped by the
+input's flow, over reliable pixels); style is the paper's L_style of each frame, averaged.
+
+    python bench/video.py                     # both clips, 5 frames, --size 256 --seconds 100
+    python bench/video.py --frames 5 --size 128 --seconds 40 --clips pan
+    python bench/video.py --webp docs/video.webp   # also README's side-by-side clip
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from bench import host_kind, machine  # noqa: E402  (bench/bench.py)
+from nst import flow  # noqa: E402
+from nst.engine import paper_losses  # noqa: E402
+from nst.machine import resolve_device  # noqa: E402
+
+EX = ROOT / "examples"
+PAINTING = EX / "styles" / "the_scream.jpg"  # held out with both photos (bench/quality.py)
+
+
+def pan_zoom(n: int) -> list:
+    """The camera pans right and zooms in across coffee.jpg: 3 % of the width and 2 % zoom a frame."""
+    photo = Image.open(EX / "photos" / "coffee.jpg").convert("RGB")
+    w, h = photo.size
+    out = []
+    for k in range(n):
+        z = 1 + 0.02 * k
+        cw, ch = 0.7 * w / z, 0.7 * h / z
+        x0, y0 = 0.05 * w + 0.03 * w * k, 0.15 * h
+        out.append(photo.crop((round(x0), round(y0), round(x0 + cw), round(y0 + ch))).resize((384, 256), Image.LANCZOS))
+    return out
+
+
+def sliding(n: int) -> list:
+    """A disc cut from astronaut.jpg slides right over chelsea.jpg, 12 px a frame (at 384 px)."""
+    back = Image.open(EX / "photos" / "chelsea.jpg").convert("RGB").resize((384, 256), Image.LANCZOS)
+    thing = Image.open(EX / "photos" / "astronaut.jpg").convert("RGB").resize((96, 96), Image.LANCZOS)
+    disc = Image.new("L", (96, 96), 0)
+    ImageDraw.Draw(disc).ellipse((0, 0, 95, 95), fill=255)
+    out = []
+    for k in range(n):
+        f = back.copy()
+        f.paste(thing, (60 + 12 * k, 80), disc)
+        out.append(f)
+    return out
+
+
+CLIPS = {"pan": pan_zoom, "object": sliding}
+
+
+def cli(*args) -> tuple[float, str]:
+    t = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "nst", *map(str, args), "-q"], cwd=ROOT, capture_output=True,
+                       text=True, check=True)
+    return time.perf_counter() - t, r.stderr
+
+
+def measure(painted: list, frames: list) -> dict:
+    size = painted[0].size
+    inputs = [f.resize(size, Image.LANCZOS) for f in frames]
+    styles = [paper_losses(p, f, Image.open(PAINTING).convert("RGB"))["style"] for p, f in zip(painted, inputs)]
+    return {"temporal_error": round(flow.temporal_error(painted, inputs), 2), "style": float(np.mean(styles))}
+
+
+def one_clip(name: str, a, tmp: Path) -> tuple[dict, dict]:
+    frames = CLIPS[name](a.frames)
+    d = tmp / name
+    d.mkdir()
+    for k, f in enumerate(frames):
+        f.save(d / f"{k:02d}.png")
+    rows, pictures = {}, {}
+    for mode, extra in (("video", []), ("video, 2 Ray workers", ["--workers", 2])):
+        out = tmp / f"{name}-{len(extra)}"
+        wall, log = cli("video", d, PAINTING, "-o", out, "--size", a.size, "--seconds", a.seconds, *extra)
+        pics = [Image.open(p).convert("RGB") for p in sorted(out.glob("frame_*.png"))]
+        per = float(re.search(r"([\d.]+) s per frame after the first", log)[1])
+        rows[mode] = {"wall_s": round(wall, 1), "s_per_later_frame": per, **measure(pics, frames)}
+        pictures[mode] = pics
+        print(f"{name} {mode}: {rows[mode]}", flush=True)
+    alone, wall = [], 0.0
+    for k in range(a.frames):
+        t, _ = cli(d / f"{k:02d}.png", PAINTING, "-o", tmp / f"{name}-alone-{k}.png", "--size", a.size,
+                   "--seconds", a.seconds / a.frames)
+        wall += t
+        alone.append(Image.open(tmp / f"{name}-alone-{k}.png").convert("RGB"))
+    rows["each frame alone"] = {"wall_s": round(wall, 1), "s_per_later_frame": round(wall / a.frames, 1),
+                                **measure(alone, frames)}
+    pictures["each frame alone"] = alone
+    print(f"{name} alone: {rows['each frame alone']}", flush=True)
+    return rows, pictures
+
+
+def side_by_side(pictures: dict, out: Path, fps: float = 4) -> None:
+    """Video mode | each frame alone, as a looping animated WebP."""
+    left, right = pictures["video"], pictures["each frame alone"]
+    w, h = left[0].size
+    sheet = []
+    for a, b in zip(left, right):
+        s = Image.new("RGB", (2 * w + 6, h), "white")
+        s.paste(a, (0, 0))
+        s.paste(b.resize((w, h)), (w + 6, 0))
+        sheet.append(s)
+    sheet[0].save(out, format="WEBP", save_all=True, append_images=sheet[1:], duration=round(1000 / fps),
+                  loop=0, quality=80, method=4)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--clips", nargs="+", default=list(CLIPS), choices=list(CLIPS))
+    p.add_argument("--frames", type=int, default=5)
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--seconds", type=float, default=100.0, help="for the whole clip (each frame alone: a share)")
+    p.add_argument("--webp", help="write the first clip's video-mode | frames-alone side by side here")
+    p.add_argument("--out", help="JSON path (default bench/results/video-<host-kind>.json)")
+    a = p.parse_args(argv)
+    info = machine(resolve_device("auto"))
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, name in enumerate(a.clips):
+            results[name], pictures = one_clip(name, a, Path(tmp))
+            if a.webp and i == 0:
+                side_by_side(pictures, Path(a.webp))
+    print(f"\nMachine: {info['cpu']} ({info['cores']} cores, {info['simd']}), torch {info['torch']}; "
+          f"`python bench/video.py{' ' + ' '.join(sys.argv[1:]) if argv is None and sys.argv[1:] else ''}`"
+          f"; {a.frames} frames at {a.size} px, {a.seconds:g} s per clip, painting: The Scream\n")
+    print("| clip | mode | wall s | s per frame after the first | temporal error | ÷ alone | style loss | ÷ alone |\n"
+          "|---|---|---|---|---|---|---|---|")
+    for name, rows in results.items():
+        base = rows["each frame alone"]
+        for mode, r in rows.items():
+            print(f"| {name} | {mode} | {r['wall_s']:.0f} | {r['s_per_later_frame']:.1f} | {r['temporal_error']:.1f} | "
+                  f"{r['temporal_error'] / base['temporal_error']:.2f} | {r['style']:.3g} | {r['style'] / base['style']:.2f} |")
+    out = Path(a.out) if a.out else ROOT / "bench" / "results" / f"video-{host_kind(info)}.json"
+    out.write_text(json.dumps({"machine": info, "args": vars(a), "results": results}, indent=1) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

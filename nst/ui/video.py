@@ -1,0 +1,152 @@
+"""The Video tab and its /video endpoint: a short clip painted frame by frame (nst/video.py), the
+finished frames streaming in as the clip grows, then the MP4 to play and download."""
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import gradio as gr
+
+from .. import clipio
+from ..settings import Settings
+from ..video import paint_clip
+from . import run
+from .contract import _number
+from .examples import EXAMPLES, STYLES, picker, thumbs
+from .image_input import image_input
+
+CLIP_SECONDS = 10.0  # the longest clip this page takes
+# Frames painted at most: a longer clip is thinned (every k-th frame, at 1/k of its rate), so a
+# budget still buys a real picture per frame on a CPU.
+KEEP = 96 if run.GPU else 24
+CLIP_LIMITS = clipio.ClipLimits(max_frames=int(CLIP_SECONDS * 240), max_seconds=CLIP_SECONDS, max_side=run.WORK_SIDE // 2)
+DEFAULT_SECONDS = 60
+EXAMPLE_CLIP = EXAMPLES / "clips" / "chelsea_pan.mp4"
+_OUT = Path(tempfile.gettempdir()) / "nst-app"
+
+
+def _settings(seconds, size) -> Settings:
+    """The clip's budget and size, checked by Settings.validate with this server's Limits."""
+    seconds = _number("seconds", seconds)
+    size = _number("size", size) or None
+    return Settings(size=size, seconds=seconds).validate(limits=run.LIMITS)
+
+
+def _clip(path):
+    if path in (None, ""):
+        raise ValueError("please add a clip (mp4, webm, mov or gif, up to "
+                         f"{CLIP_SECONDS:g} s)")
+    return clipio.read_clip(path, CLIP_LIMITS, keep=KEEP)
+
+
+def gpu_seconds(frames, styles, settings, seconds, *args, **kwargs) -> int:
+    """What a ZeroGPU call asks for: the clip's own budget and start-up."""
+    return int(min(seconds, run.MAX_SECONDS) + run.START_UP)
+
+
+def _on_device(fn):
+    return run.spaces.GPU(duration=gpu_seconds)(fn) if run.spaces is not None else fn
+
+
+@_on_device
+def painted_frames(frames, styles, settings, seconds, cancel, started):
+    yield from paint_clip(frames, styles, settings, seconds=seconds, cancel=cancel, started=started)
+
+
+def video(clip: str, style: str, seconds: float = DEFAULT_SECONDS, size: int = 0,
+          request: gr.Request = None):
+    """Paint a short video clip in the style of a painting (Ruder, Dosovitskiy & Brox 2016): each
+    frame starts from the painted frame before it, warped by the optical flow, and is held to it,
+    so the strokes stay put instead of flickering. Streams the finished frames, then the MP4.
+
+    Args:
+        clip: the video (mp4, webm, mov or gif), at most 10 s; a clip with more frames than this server paints is thinned (every k-th frame, at 1/k of the rate).
+        style: the painting.
+        seconds: the time budget for the whole clip, in seconds; up to this server's limit.
+        size: the frames' long side in px; 0 = what the budget buys on this machine.
+    """
+    started = time.perf_counter()
+    try:
+        s = _settings(seconds, size)
+        source = _clip(clip)
+        styles = [run.picture("the painting", style)]
+    except ValueError as e:
+        yield gr.skip(), f"**Not painted.** {run.sentence(e)}", gr.skip(), gr.skip()
+        raise run.refuse(e, "Not painted") from None
+    n, done, paths = len(source.frames), [], []
+    try:
+        with run.RUNS.run(run.session_of(request)) as cancel:
+            frames = painted_frames(source.frames, styles, s.replace(seconds=None), s.seconds,
+                                    None if run.ON_ZEROGPU else cancel, started)
+            for f in frames:
+                done.append(f.image)
+                paths.append(run.save_png(f.image))
+                left = max(0.0, s.seconds - (time.perf_counter() - started))
+                yield (list(paths), f"**Painting** frame {len(done)} of {n} · {f.image.width}×{f.image.height} px"
+                       f" · about {math.ceil(left)} s left", gr.skip(), gr.skip())
+                if cancel.is_set():  # ZeroGPU's run cannot see the Event: it ends here, at a frame
+                    frames.close()
+                    break
+        if not done:
+            yield gr.skip(), "**Stopped** before the first frame was painted.", gr.skip(), gr.skip()
+            return
+        stopped = len(done) < n
+        out = _save_clip(done, source.fps, None if stopped else source.source)
+        said = (f"**Stopped** · the first {len(done)} of {n} frames, without the sound" if stopped else
+                f"**Done** · {n} frames at {float(source.fps):.3g} fps")
+        yield (list(paths), f"{said} · {done[0].width}×{done[0].height} px · {time.perf_counter() - started:.0f} s",
+               gr.update(value=out, visible=True), gr.update(value=out, visible=True))
+    except (ValueError, FloatingPointError, RuntimeError) as e:
+        err = run.failure(e)
+        yield gr.skip(), f"**{err.title}.** {err.message}", gr.skip(), gr.skip()
+        raise err from None
+    finally:
+        for p in paths:  # Gradio has copied them into its cache by now
+            Path(p).unlink(missing_ok=True)
+
+
+def _save_clip(frames, fps, sound_from) -> str:
+    _OUT.mkdir(exist_ok=True)
+    return str(clipio.write_clip(frames, _OUT / f"painted-clip-{uuid.uuid4().hex[:8]}.mp4", fps, sound_from))
+
+
+def _arm(request: gr.Request):
+    run.RUNS.arm(request.session_hash)
+
+
+def build(request_stop):
+    """The tab; `request_stop` is the page's Stop handler (it reaches every run of the session)."""
+    gr.Markdown(f"Paint a short clip (up to {CLIP_SECONDS:g} s; at most {KEEP} frames are painted on this "
+                f"machine's {'GPU' if run.GPU else 'CPU'}, a longer clip is thinned). Each frame starts from "
+                "the one before, carried along by the optical flow, so the brush strokes stay put "
+                "([Ruder et al. 2016](https://arxiv.org/abs/1604.08610)).", elem_classes="caption")
+    with gr.Row():
+        with gr.Column(scale=1, min_width=280):
+            clip = gr.Video(label="Clip", sources=["upload"], height=220, elem_id="clip", value=str(EXAMPLE_CLIP),
+                            include_audio=True)
+            style = image_input(label="Painting", height=180, elem_id="video_style", sources=["upload"],
+                                value=str(STYLES[0]))
+            gallery = thumbs(STYLES, "Example paintings")
+            seconds = gr.Slider(10, run.MAX_SECONDS, DEFAULT_SECONDS, step=5, label="Seconds for the whole clip",
+                                elem_id="video_seconds")
+            size = gr.Slider(0, run.LIMITS.max_size, 0, step=32, label="Size in px (0 = what the time buys)",
+                             elem_id="video_size")
+            with gr.Row():
+                go = gr.Button("Paint the clip", variant="primary", elem_id="paint_video")
+                stop = gr.Button("Stop", variant="stop", elem_id="stop_video")
+        with gr.Column(scale=2, min_width=280):
+            status = gr.Markdown("Pick a clip and a painting, then press **Paint the clip**.", elem_id="video_status")
+            frames = gr.Gallery(label="Painted frames", columns=6, height=260, elem_id="video_frames",
+                                object_fit="contain", allow_preview=True)
+            result = gr.Video(label="The painted clip", visible=False, autoplay=True, loop=True,
+                              elem_id="video_result", height=300)
+            download = gr.DownloadButton("Download MP4", visible=False, elem_id="video_download")
+    page = dict(api_visibility="private")
+    gallery.select(picker(STYLES), None, style, queue=False, **page)
+    go.click(_arm, None, None, queue=False, **page).then(
+        video, [clip, style, seconds, size], [frames, status, result, download], api_name="video",
+        concurrency_limit=1, concurrency_id="device", show_progress="minimal")
+    stop.click(request_stop, None, None, queue=False, **page)

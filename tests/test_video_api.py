@@ -1,0 +1,51 @@
+"""The /video endpoint over HTTP: a clip painted and returned as an MP4; bad clips refused in words."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import pytest
+from gradio_client import Client, handle_file
+
+from conftest import cool_painting
+from test_app import server  # noqa: F401  (the real app on a free port)
+from test_video import _clip_with_audio, pan
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("video")
+    _clip_with_audio(d / "clip.mp4", pan(n=4, w=64, h=48), fps=8)
+    _clip_with_audio(d / "long.mp4", pan(n=24, w=64, h=48), fps=2)  # 12 s: over the page's 10 s
+    cool_painting(48, 48).save(d / "painting.png")
+    (d / "notes.mp4").write_text("this is not a video")
+    return d
+
+
+def _video(server, files, clip, **kw):
+    client = Client(server, verbose=False)
+    return client.predict(handle_file(str(files / clip)), handle_file(str(files / "painting.png")),
+                          api_name="/video", **kw)
+
+
+def test_a_clip_comes_back_painted_as_an_mp4_with_its_sound(server, files):  # noqa: F811
+    gallery, status, result, download = _video(server, files, "clip.mp4", seconds=20, size=64)
+    assert "Done" in status and "4 frames at 8 fps" in status, status
+    assert len(gallery) == 4
+    with av.open(result["value"]) as box:  # an update: the player is shown with the clip in it
+        assert box.streams.audio and sum(1 for _ in box.decode(video=0)) == 4
+
+
+@pytest.mark.parametrize("clip, kw, words", [
+    ("notes.mp4", {}, "cannot read notes.mp4 as a video"),
+    ("long.mp4", {}, "at most 10 s here"),
+    ("clip.mp4", {"seconds": 100000}, "greater than maximum value 180"),  # the slider's own bound
+    ("clip.mp4", {"painting": "notes.mp4"}, "the painting"),
+])
+def test_bad_clips_and_settings_are_refused_in_words(server, files, clip, kw, words):  # noqa: F811
+    painting = kw.pop("painting", "painting.png")
+    client = Client(server, verbose=False)
+    with pytest.raises(Exception) as err:
+        client.predict(handle_file(str(files / clip)), handle_file(str(files / painting)), api_name="/video", **kw)
+    said = str(err.value)
+    assert words.lower() in said.lower() and "Traceback" not in said, said
