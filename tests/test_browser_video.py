@@ -41,3 +41,22 @@ def test_the_video_tab_streams_frames_then_plays_and_downloads_the_mp4(server, b
         frames = list(box.decode(video=0))
     assert len(frames) == 12 and max(frames[0].width, frames[0].height) in (96, 95)
     page.close()
+
+
+def test_stop_keeps_the_frames_done_as_a_shorter_clip(server, browser):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(server)
+    page.get_by_role("tab", name="Video").click()
+    page.wait_for_selector("#clip video")
+    _set_slider(page, "video_seconds", 120)
+    _set_slider(page, "video_size", 64)
+    page.click("#paint_video")
+    page.wait_for_function(f"{FRAMES} >= 2", timeout=120_000)
+    page.click("#stop_video")
+    page.wait_for_selector("#video_status :text('Stopped')", timeout=60_000)
+    status = page.inner_text("#video_status")
+    kept = int(status.split("the first ")[1].split(" of")[0])
+    assert 2 <= kept < 12, status
+    with av.open(io.BytesIO(_download(page, "#video_download"))) as box:
+        assert sum(1 for _ in box.decode(video=0)) == kept
+    page.close()

@@ -49,3 +49,10 @@ def test_bad_clips_and_settings_are_refused_in_words(server, files, clip, kw, wo
         client.predict(handle_file(str(files / clip)), handle_file(str(files / painting)), api_name="/video", **kw)
     said = str(err.value)
     assert words.lower() in said.lower() and "Traceback" not in said, said
+
+
+def test_on_zerogpu_a_clip_asks_for_its_own_budget():
+    from nst.ui import run, video
+
+    assert video.gpu_seconds(None, None, None, 60) == 60 + run.START_UP
+    assert video.gpu_seconds(None, None, None, 10_000) == run.MAX_SECONDS + run.START_UP
