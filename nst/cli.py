@@ -214,17 +214,26 @@ def main(argv: list[str] | None = None) -> int:
 
         return clip_main(argv)
     a = build_parser().parse_args(argv)
+    return exit_code(lambda: _one_photo(a))
+
+
+def _one_photo(a) -> None:
+    s = settings_from_args(a)
+    out = Path(a.output)
+    _check_output(out)
+    if a.timelapse:
+        _check_output(Path(a.timelapse), (".webp",), "a .webp file for the time-lapse")
+    content, *styles = [_open(p) for p in [a.content, *a.styles]]
+    mask = masks.open_mask(a.mask) if a.mask else None
+    if mask is not None:
+        masks.check(mask, content.size, s.mask_mode, len(styles))
+    _paint(a, s, content, styles, out, mask)
+
+
+def exit_code(work) -> int:
+    """Run the command: 0 when done; bad input is one line and exit code 2, never a traceback."""
     try:
-        s = settings_from_args(a)
-        out = Path(a.output)
-        _check_output(out)
-        if a.timelapse:
-            _check_output(Path(a.timelapse), (".webp",), "a .webp file for the time-lapse")
-        content, *styles = [_open(p) for p in [a.content, *a.styles]]
-        mask = masks.open_mask(a.mask) if a.mask else None
-        if mask is not None:
-            masks.check(mask, content.size, s.mask_mode, len(styles))
-        _paint(a, s, content, styles, out, mask)
+        work()
     except (ImageError, ValueError, WeightsError, FloatingPointError, OSError) as e:
         print(f"nst: error: {e}", file=sys.stderr)
         return 2

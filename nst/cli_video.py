@@ -19,9 +19,7 @@ from pathlib import Path
 
 from . import machine
 from . import settings as S
-from .cli import _Parser, _open
-from .intake import ImageError
-from .weights import WeightsError
+from .cli import _open, _Parser, exit_code
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -163,12 +161,4 @@ def run_batch(a) -> None:
 
 def main(argv: list[str]) -> int:
     a = build_parser().parse_args(argv)
-    try:
-        (run_video if a.command == "video" else run_batch)(a)
-    except (ImageError, ValueError, WeightsError, FloatingPointError, OSError) as e:
-        print(f"nst: error: {e}", file=sys.stderr)
-        return 2
-    except Exception as e:  # a bug, not bad input: still one line, and a distinct exit code
-        print(f"nst: internal error: {type(e).__name__}: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return exit_code(lambda: (run_video if a.command == "video" else run_batch)(a))
