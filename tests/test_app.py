@@ -4,8 +4,10 @@ Tiny images and runs: 64 px outputs, so each call takes a second or two on a 2-c
 """
 from __future__ import annotations
 
+import re
 import socket
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -124,6 +126,32 @@ def test_stop_is_not_a_public_endpoint(server):
     assert "/stylize" in named and not api["unnamed_endpoints"]
     page_only = {"/_stop", "/_arm", "/_show_live", "/_check", "/_note", "/refine", "/pick", "/lambda"}
     assert not named & page_only, f"page-only handlers exposed: {named & page_only}"
+
+
+def test_every_api_value_has_a_name(server):
+    """No input or output of a public endpoint is listed by its id ('parameter_83', 'value_74')."""
+    api = Client(server, verbose=False).view_api(return_format="dict", print_info=False)
+    unnamed = re.compile(r"(value|parameter|param)_\d+")
+    names = [(ep, kind, p.get("parameter_name") or "", p["label"]) for ep, info in api["named_endpoints"].items()
+             for kind in ("parameters", "returns") for p in info[kind]]
+    assert len(names) > 40 and not [n for n in names if unnamed.fullmatch(n[2]) or unnamed.fullmatch(n[3])]
+    stylize = [p["parameter_name"] for p in api["named_endpoints"]["/stylize"]["parameters"]]
+    assert stylize == contract.API_PARAMS and stylize[:2] == ["content", "style"]  # README's positions
+
+
+def test_the_api_pages_sample_pictures_are_examples_this_server_serves_and_takes(server):
+    """The sample code sends a photo and a painting of examples/ by this server's URL; the server reads
+    them from disk (its SSRF guard refuses to fetch its own loopback address)."""
+    import httpx
+
+    info = httpx.get(server + "gradio_api/info").json()["named_endpoints"]["/stylize"]["parameters"]
+    urls = [p["example_input"]["url"] for p in info[:2]]
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    for url, local in zip(urls, ("photos/chelsea.jpg", "styles/starry_night.jpg")):
+        assert url.startswith(server) and httpx.get(url).content == (examples / local).read_bytes()
+    client = Client(server, verbose=False)
+    result = client.predict(*map(handle_file, urls), size=64, steps=5, pyramid=False, api_name="/stylize")
+    assert "Done" in result[1] and "64×4" in result[1], result[1]  # chelsea.jpg is 451×300
 
 
 def test_refine_continues_from_the_result_at_a_larger_size(images, tmp_path):

@@ -9,7 +9,8 @@ from PIL import Image
 
 from ..engine import run as run_once
 from ..settings import Settings
-from . import explore, paint, run
+from . import explore, paint, run, video
+from .examples import EXAMPLES
 
 CSS = """
 .gradio-container {max-width: 1180px !important; margin: auto}
@@ -20,6 +21,7 @@ CSS = """
 #live img {width: 100%; height: 100%; object-fit: contain}
 #losses .altair, #losses .altair > div:first-child {width: 100% !important}
 #losses details {display: none}
+#losses canvas {max-width: 100% !important}  /* else on a phone the chart widens the page by 12 px */
 .refusal p {color: var(--error-text-color, #b91c1c); font-size: .9em; margin: .2em 0}
 .caption p {font-size: .85em; opacity: .8; margin: .2em 0}
 .thumbs .grid-wrap {min-height: 0 !important; max-height: none !important}
@@ -34,6 +36,46 @@ CSS = """
   #title h1 {font-size: 1.35em}
 }
 """
+# Gradio prefixes every rule inside @media in CSS with ".gradio-container .contain", which cannot
+# reach <body> or the footer: these phone rules go into <head> as they are.
+PHONE_CSS = """
+@media (max-width: 640px) {
+  /* Gradio hides the API link on a phone (the footer would overflow); the API works from any
+     screen, so it stays, and the footer wraps */
+  footer {flex-wrap: wrap; row-gap: 4px}
+  footer .show-api {display: flex !important}
+  footer .show-api-divider {display: block !important}
+  /* while it paints (the live picture's progress shows), Paint, Stop and the slider that steers
+     it sit in a bar at the foot of the screen: on a phone the picture is below them */
+  body:has(#live > .wrap:not(.hide)) #steer {
+    position: fixed; left: 0; right: 0; bottom: 0; z-index: 100; gap: 6px; padding: 8px 12px;
+    background: var(--background-fill-primary); box-shadow: 0 -2px 12px rgba(0, 0, 0, .18)}
+  body:has(#live > .wrap:not(.hide)) #steer .info-text {display: none}
+  body:has(#live > .wrap:not(.hide)) footer {padding-bottom: 190px}
+}
+"""
+PAGE_JS = """<script>
+(() => {
+  // The app serves no MCP, yet Gradio's API page asks for its schema (a 404 in the console):
+  // answer that request here, as the server would.
+  const fetchFromServer = window.fetch;
+  window.fetch = (input, init) => {
+    const url = String((input && input.url) || input);
+    if (url.endsWith("/gradio_api/mcp/schema") && !(window.gradio_config || {}).mcp_server)
+      return Promise.resolve(new Response(null, {status: 404, statusText: "No MCP server"}));
+    return fetchFromServer(input, init);
+  };
+  // Gradio names every thumbnail "Thumbnail 3 of 8": give each its picture's name (the img's
+  // alt text), for screen readers and as a tooltip.
+  const name = () => document.querySelectorAll(".thumbs button.thumbnail-item").forEach(b => {
+    const alt = b.querySelector("img") && b.querySelector("img").alt;
+    if (alt && b.getAttribute("aria-label") !== alt) { b.setAttribute("aria-label", alt); b.title = alt; }
+  });
+  new MutationObserver(name).observe(document.documentElement,
+    {subtree: true, childList: true, attributes: true, attributeFilter: ["aria-label"]});
+})();
+</script>"""
+HEAD = f"<style>{PHONE_CSS}</style>\n{PAGE_JS}"  # in <head>: the script runs before Gradio's requests
 
 
 def build() -> gr.Blocks:
@@ -47,10 +89,23 @@ def build() -> gr.Blocks:
             elem_id="title")
         with gr.Tab("Paint"):
             content, style = paint.build()  # first, so /stylize heads the API page
+        with gr.Tab("Video"):
+            video.build(paint._stop)
         with gr.Tab("Explore"):
             explore.build(content, style)
+        _name_api_values(blocks)
     blocks.queue(max_size=run.QUEUE_SIZE, default_concurrency_limit=1)
     return blocks
+
+
+def _name_api_values(blocks: gr.Blocks):
+    """The API page calls an unlabelled input or output of an endpoint by its id ('parameter_83',
+    'value_74'): such a one (Explore's status lines) is named after its elem_id's last word."""
+    for fn in blocks.fns.values():
+        if fn.api_visibility == "public":
+            for block in (*fn.inputs, *fn.outputs):
+                if getattr(block, "label", None) is None and block.elem_id:
+                    block.label = block.elem_id.rsplit("-", 1)[-1].replace("_", " ").capitalize()
 
 
 def _warm_up():
@@ -65,7 +120,8 @@ def _warm_up():
 def launch(demo: gr.Blocks, **overrides):
     """Start the server with this app's limits (tests pass prevent_thread_lock etc.)."""
     share = "--share" in sys.argv or os.environ.get("GRADIO_SHARE", "").lower() in ("1", "true")
-    kwargs = dict(max_file_size=f"{run.MAX_FILE_MB}mb", css=CSS, share=share or None,
+    kwargs = dict(max_file_size=f"{run.MAX_FILE_MB}mb", css=CSS, head=HEAD, share=share or None,
+                  allowed_paths=[str(EXAMPLES)],  # the API page's sample code fetches an example
                   theme=gr.themes.Soft(primary_hue="indigo", secondary_hue="amber"))
     _warm_up()
     return demo.launch(**{**kwargs, **overrides})

@@ -10,7 +10,7 @@ from .. import masks
 from ..settings import COLORS, INITS, LAYERS, OPTIMIZERS, POOLINGS, PRECISIONS, STYLE_LAYERS
 from . import run
 from .contract import API_DEFAULTS, API_PARAMS, PRESETS, _describe, _number, inputs, stylize
-from .examples import PHOTOS, STYLES, picker, thumbs
+from .examples import PHOTOS, SAMPLE_PAINTING, SAMPLE_PHOTO, STYLES, picker, thumbs
 from .image_input import image_input
 from .stream import OUTPUTS, paint_run
 
@@ -90,11 +90,12 @@ def _to_editor(path):
 
 
 def _note(path):
-    """An upload is checked when it lands: a refused file is named under its box at once."""
+    """An upload is checked when it lands: a refused file leaves the box (no broken picture) and
+    is named once, under it. An emptied box keeps the note, which says why it is empty."""
+    if path in (None, ""):
+        return gr.skip(), gr.skip()
     text = run.upload_note(path)
-    if text:
-        gr.Warning(text, title="Image refused")
-    return gr.update(value=text, visible=bool(text))
+    return (None if text else gr.skip()), gr.update(value=text, visible=bool(text))
 
 
 def refine(request: gr.Request, result: str | None, *values):
@@ -123,10 +124,10 @@ def _preset_choices():
             for name, t in PRESETS.items()]
 
 
-def _picture_box(label, elem_id, sources, height):
-    box = image_input(label=label, height=height, min_width=120, sources=sources, elem_id=elem_id)
+def _picture_box(label, elem_id, sources, height, example=None):
+    box = image_input(example, label=label, height=height, min_width=120, sources=sources, elem_id=elem_id)
     note = gr.Markdown("", visible=False, elem_classes="refusal", elem_id=f"{elem_id}-note")
-    box.change(_note, box, note, api_visibility="private", concurrency_limit=None,
+    box.change(_note, box, [box, note], api_visibility="private", concurrency_limit=None,
                show_progress="hidden")
     return box, note
 
@@ -139,22 +140,24 @@ def build():
         with gr.Column(scale=5, min_width=300):
             with gr.Row():
                 with gr.Column(min_width=120):
-                    ui["content"], _ = _picture_box("Photo", "content", ["upload", "webcam", "clipboard"], 220)
+                    ui["content"], _ = _picture_box("Photo", "content", ["upload", "webcam", "clipboard"], 220,
+                                                    SAMPLE_PHOTO)
                     content_thumbs = thumbs(PHOTOS, "Example photos")
                 with gr.Column(min_width=120):
-                    ui["style"], _ = _picture_box("Painting", "style", ["upload", "clipboard"], 220)
+                    ui["style"], _ = _picture_box("Painting", "style", ["upload", "clipboard"], 220, SAMPLE_PAINTING)
                     style_thumbs = thumbs(STYLES, "Example paintings")
             ui["preset"] = gr.Radio(_preset_choices(), value="quick", label="Preset", elem_id="preset",
                                     info=f"time from Paint to the final picture; the size is what this "
                                          f"{'GPU' if run.GPU else 'CPU'} paints well in that time (for a "
                                          f"3:2 photo). No run goes past {run.MAX_SECONDS:.0f} s.")
-            with gr.Row():
-                paint_btn = gr.Button("Paint", variant="primary", elem_id="paint")
-                stop_btn = gr.Button("Stop", variant="stop", elem_id="stop")
-            ui["ratio_exp"] = gr.Slider(-8, 2, API_DEFAULTS["ratio_exp"], step=0.5, label="Photo against painting",
-                                        info="lower = more painting; move it while it paints to steer the "
-                                             "picture. The paper's log₁₀(α/β), content vs style weight; "
-                                             "it used -3 or -4.", elem_id="ratio")
+            with gr.Column(elem_id="steer"):  # on a phone, a bar held in view while it paints (app.PHONE_CSS)
+                with gr.Row():
+                    paint_btn = gr.Button("Paint", variant="primary", elem_id="paint")
+                    stop_btn = gr.Button("Stop", variant="stop", elem_id="stop")
+                ui["ratio_exp"] = gr.Slider(
+                    -8, 2, API_DEFAULTS["ratio_exp"], step=0.5, label="Photo against painting", elem_id="ratio",
+                    info="lower = more painting; move it while it paints to steer the picture. The paper's "
+                         "log₁₀(α/β), content vs style weight; it used -3 or -4.")
             if run.ON_ZEROGPU:
                 gr.Markdown("Live steering is not available on this Space: ZeroGPU paints in another "
                             "process, so the sliders apply to the next run.", elem_classes="caption")
@@ -181,8 +184,10 @@ def build():
                             height=420, buttons=["fullscreen"], elem_id="live")
             compare = gr.ImageSlider(label="Before / after", visible=False, format="jpeg",
                                      max_height=420, buttons=["fullscreen"], elem_id="compare")
-            status = gr.Markdown("Pick a photo and a painting, then press **Paint**.", elem_id="status")
-            details = gr.Markdown("", elem_id="details")
+            # labels name them on the API page (a Markdown shows none)
+            status = gr.Markdown("Pick a photo and a painting, then press **Paint**.", label="Status",
+                                 elem_id="status")
+            details = gr.Markdown("", label="Details", elem_id="details")
             with gr.Row():
                 download = gr.DownloadButton("Download PNG", visible=False, size="md", elem_id="download")
                 lapse_file = gr.DownloadButton("Download time-lapse", visible=False, size="md", elem_id="lapse_dl")
@@ -196,8 +201,9 @@ def build():
                         "from where the coarser one ended; a violet line marks where a slider moved.",
                         elem_classes="caption")
             # the API's mask parameters, filled from the brush when Paint is pressed
-            ui["mask"] = image_input(visible=False, elem_id="mask_file")
-            ui["mask_mode"] = gr.Radio(["inside", "split"], value=API_DEFAULTS["mask_mode"], visible=False)
+            ui["mask"] = image_input(label="Mask", visible=False, elem_id="mask_file")
+            ui["mask_mode"] = gr.Radio(["inside", "split"], value=API_DEFAULTS["mask_mode"], label="Mask mode",
+                                       visible=False)
 
     api_inputs = [ui[name] for name in API_PARAMS]  # one mapping, keyed by parameter name
     _describe(ui)
@@ -207,10 +213,17 @@ def build():
     painting = dict(outputs=outputs, concurrency_limit=1, concurrency_id="device", show_progress="full",
                     show_progress_on=[live])
     page = dict(api_visibility="private")
-    # on a phone the picture sits below the controls: bring it into view (no jump if it is)
-    scroll = ("() => { const e = document.getElementById('live'); const r = e && e.getBoundingClientRect();"
+    # on a phone the picture sits below the controls: bring it into view (no jump if it is), once
+    # the run's progress shows and the Stop bar (app.PHONE_CSS) has left the page's flow
+    # and keep it there for 2 s: the page above it can still change height (the results of the run
+    # before leave, the Stop bar leaves the flow) and would push it out of view again
+    scroll = ("() => { const t0 = Date.now(); let t1 = 0; const go = () => {"
+              " const e = document.getElementById('live'); const r = e && e.getBoundingClientRect();"
               " if (r && (r.top < 0 || r.bottom > window.innerHeight))"
-              " e.scrollIntoView({behavior: 'smooth', block: 'start'}); }")
+              " e.scrollIntoView({behavior: t1 ? 'auto' : 'smooth', block: 'start'});"
+              " t1 = t1 || Date.now(); if (Date.now() - t1 < 2000) setTimeout(go, 400); };"
+              " const wait = () => document.querySelector('#live > .wrap:not(.hide)') || Date.now() - t0 > 3000"
+              " ? requestAnimationFrame(go) : setTimeout(wait, 50); wait(); }")
     paint_btn.click(None, js=scroll, **page)
     light = dict(concurrency_limit=None, show_progress="hidden", **page)  # never waits for a run
     paint_btn.click(_show_live, None, [live, compare], queue=False, **page).then(
