@@ -469,13 +469,18 @@ class _Schedule:
         var = here * (self.levels[level][1] - done_here) + sum(self.levels[j][1] * self.model(j) * self.k
                                                               for j in later)
         avail = self.deadline - now - fixed
+        last = len(self.levels) - 1
+        if var <= 0 and self.grow and level == last:
+            # a budget's final level has run its plan (a slow start may have cut it to one step):
+            # time left buys more steps at the rate measured here
+            self.levels[level][1] = done_here + max(0, int(avail / here))
+            return
         f = avail / var if var > 0 else 1.0
         if not self.grow:
             f = min(f, 1.0)
         if abs(f - 1) < 0.02:
             return
         self.cut = self.cut or not self.grow
-        last = len(self.levels) - 1
         if later and avail < 2 * self.model(last) * self.k:
             # no time for the coarse levels: end this one now, go straight to one full-size step
             self.levels[level][1] = done_here

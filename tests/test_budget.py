@@ -74,6 +74,20 @@ def test_a_wrong_speed_model_is_corrected_while_it_runs(monkeypatch, photo, pain
     assert max(last.image.size) == 96
 
 
+def test_a_budget_cut_to_one_full_size_step_grows_again_when_time_is_left():
+    """A slow start (a busy machine) can cut a budgeted run to one full-size step; if that step is
+    fast, the run paints on until its deadline instead of ending seconds early (seen in Chromium:
+    'Done' after 3 steps in 6 s of a 15 s budget)."""
+    from nst.engine import _Schedule
+
+    now = time.perf_counter()
+    sched = _Schedule([(48, 0), (96, 1)], ["adam", "adam"], (96, 80), machine.speed("cpu"), "fp32",
+                      deadline=now + 5.0, grow=True)
+    sched.stepped(1, 0.05)  # the full-size step took 0.05 s; 5 s are left
+    sched.replan(1, 1, now)
+    assert sched.levels[1][1] >= 20, sched.levels
+
+
 def test_a_cut_run_still_ends_at_full_size(photo, painting):
     """A hard limit that arrives during a coarse level skips the rest of it and ends with the
     finest level: never an enlarged coarse picture."""
