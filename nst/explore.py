@@ -7,9 +7,12 @@ cancel Event and the final best image are exactly those of a style-transfer run.
 """
 from __future__ import annotations
 
+import importlib.util
 import math
 import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -30,6 +33,11 @@ RATIOS = (1e-5, 1e-4, 1e-3, 1e-2)  # alpha/beta, the columns of the paper's Figu
 # leaves a grainy veil over every reconstruction. +-10 grey levels keeps that veil faint.
 NOISE_AMPLITUDE = 10.0
 PATCH_SIDE = 224  # px: images are searched for top patches at ImageNet's training size
+# Captions need alpha and beta, which Pillow's built-in font lacks (they drew as boxes): DejaVu Sans
+# from Debian's fonts-dejavu-core, else the copy inside matplotlib if that is installed.
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+GREEK = "αβ"
+NOT_A_CHARACTER = "\U0010fffd"  # private use, in no font: what it draws is the missing-glyph box
 
 
 def recon_settings(**changes) -> Settings:
@@ -103,11 +111,54 @@ class FigureProgress:
     times: list = field(default_factory=list)  # seconds each finished cell took
 
 
+def _font_files() -> list[Path]:
+    """Where DejaVu Sans may be, best first; finding matplotlib's copy does not import it."""
+    spec = importlib.util.find_spec("matplotlib")
+    shipped = spec.submodule_search_locations if spec and spec.submodule_search_locations else []
+    return [DEJAVU, *(Path(p) / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf" for p in shipped)]
+
+
+@lru_cache(maxsize=None)
 def _font(px: int):
+    """The first font found that draws alpha and beta, else Pillow's own (captions then spell
+    them out, see ratio_caption)."""
+    for path in _font_files():
+        font = _truetype(path, px)
+        if font is not None and has_glyphs(font, GREEK):
+            return font
     try:
         return ImageFont.load_default(size=px)
     except TypeError:  # Pillow < 10.1 has only the fixed bitmap font
         return ImageFont.load_default()
+
+
+def _truetype(path: Path, px: int):
+    try:
+        return ImageFont.truetype(str(path), px)
+    except OSError:  # missing or unreadable
+        return None
+
+
+def has_glyphs(font, text: str) -> bool:
+    """Whether `font` draws every character of `text` as itself, not as its missing-glyph box."""
+    try:
+        missing = _ink(font, NOT_A_CHARACTER)
+        return all(_ink(font, ch) != missing for ch in text)
+    except UnicodeError:  # a bitmap font takes Latin-1 only
+        return False
+
+
+def _ink(font, text: str) -> tuple:
+    """The size and pixels of `text` drawn in `font`."""
+    _, _, right, bottom = font.getbbox(text)
+    im = Image.new("L", (max(1, right), max(1, bottom)))
+    ImageDraw.Draw(im).text((0, 0), text, font=font, fill=255)
+    return im.size, im.tobytes()
+
+
+def ratio_caption(ratio: float, font) -> str:
+    """'α/β = 0.001', or 'alpha/beta = 0.001' in a font without Greek letters (never boxes)."""
+    return f"{'α/β' if has_glyphs(font, GREEK) else 'alpha/beta'} = {ratio:g}"
 
 
 class _Grid:
@@ -119,7 +170,8 @@ class _Grid:
         self.tops = [pad + sum(h + caption + pad for h in self.heights[:r]) for r in range(len(heights))]
         size = (cols * (cell + pad) + pad, pad + sum(h + caption + pad for h in self.heights))
         self.canvas = Image.new("RGB", size, "white")
-        self.font = _font(max(9, caption - 5))
+        self.px = max(9, caption - 5)
+        self.font = _font(self.px)
 
     def put(self, row: int, col: int, image: Image.Image | None, caption: str = ""):
         x0, y0, h = self.pad + col * (self.cell + self.pad), self.tops[row], self.heights[row]
@@ -131,7 +183,15 @@ class _Grid:
             self.canvas.paste(im, (x0 + (self.cell - im.width) // 2, y0 + (h - im.height) // 2))
         if caption:
             draw.text((x0 + self.cell // 2, y0 + h + self.caption // 2), caption,
-                      fill="black", font=self.font, anchor="mm")
+                      fill="black", font=self._fitting(caption), anchor="mm")
+
+    def _fitting(self, text: str):
+        """The grid's font, smaller where `text` is wider than a cell: small cells' captions
+        would run into each other."""
+        px = self.px
+        while px > 6 and _font(px).getlength(text) > self.cell:
+            px -= 1
+        return _font(px)
 
     def snapshot(self) -> Image.Image:
         return self.canvas.copy()
@@ -195,7 +255,7 @@ def ratio_row(content: Image.Image, style: Image.Image, ratios: Sequence[float] 
     grid = _Grid(len(ratios) + 2, s.size, (c.height,))
     grid.put(0, 0, c, "content")
     grid.put(0, 1, st, "style")
-    jobs = [(0, col, f"alpha/beta = {r:g}", f"α/β = {r:g}",
+    jobs = [(0, col, f"alpha/beta = {r:g}", ratio_caption(r, grid.font),
              lambda r=r: stylize(content, style, s.replace(content_weight=r, style_weight=1.0),
                                  cancel=cancel))
             for col, r in enumerate(ratios, start=2)]

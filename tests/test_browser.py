@@ -183,9 +183,10 @@ def test_a_refused_upload_is_named_on_both_tabs(server, browser, files):  # noqa
     page.wait_for_timeout(500)
     _not_dimmed(page, "#explore-go")
     page.set_input_files("#explore-image input[type=file]", str(EXAMPLES / "photos" / "coffee.jpg"))
-    page.click("#ratio_row-go")  # the α/β row without a painting
-    page.wait_for_selector("#ratio_row-status :text('Please add the painting')", timeout=30_000)
-    assert any("Please add the painting" in t.inner_text() for t in page.query_selector_all(".toast-body"))
+    page.set_input_files("#ratio_row-image input[type=file]", str(files / "notes.jpg"))
+    page.click("#ratio_row-go")  # a painting that is not a picture
+    page.wait_for_selector(f"#ratio_row-status :text('{NOT_AN_IMAGE}')", timeout=30_000)
+    assert any(NOT_AN_IMAGE in t.inner_text() for t in page.query_selector_all(".toast-body"))
     page.wait_for_timeout(500)
     _not_dimmed(page, "#ratio_row-go")
     page.close()

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from nst import explore
 from nst.losses import gram
@@ -142,3 +142,38 @@ def test_ratio_row_paints_one_cell_per_ratio(cat):
     updates = list(explore.ratio_row(cat, cat.rotate(90), (1e-4, 1e-1), s))
     assert updates[-1].done and len(updates[-1].times) == 2
     assert {u.label for u in updates} >= {"alpha/beta = 0.0001", "alpha/beta = 0.1"}
+
+
+def test_the_glyph_check_tells_a_letter_from_a_missing_glyph_box():
+    """Pillow's own font has no alpha or beta (they drew as boxes); DejaVu Sans has both."""
+    bare = ImageFont.load_default(size=11)
+    assert explore.has_glyphs(bare, "a/b = 1e-05") and not explore.has_glyphs(bare, "α")
+    if not explore.DEJAVU.is_file():
+        pytest.skip("fonts-dejavu-core is not installed")
+    assert explore.has_glyphs(ImageFont.truetype(str(explore.DEJAVU), 11), "αβ")
+
+
+def _drawn_text(monkeypatch) -> list:
+    """(text, font) of every text drawn from now on onto an RGB picture (the figures' grids)."""
+    drawn, text = [], ImageDraw.ImageDraw.text
+
+    def spy(self, xy, words, *args, **kwargs):
+        if self.mode == "RGB":
+            drawn.append((words, kwargs["font"]))
+        return text(self, xy, words, *args, **kwargs)
+
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text", spy)
+    return drawn
+
+
+def test_ratio_row_captions_are_drawn_in_a_font_that_has_their_letters(cat, monkeypatch):
+    drawn = _drawn_text(monkeypatch)
+    list(explore.ratio_row(cat, cat, (1e-5, 1e-3), explore.recon_settings(size=64, steps=1)))
+    ratios = {words for words, _ in drawn if "=" in words}
+    assert ratios, drawn
+    boxed = {words for words, font in drawn if not explore.has_glyphs(font, words)}
+    assert not boxed, f"drawn with a font that lacks some of their letters: {boxed}"
+    if explore.DEJAVU.is_file():  # where the font is installed (CI), the paper's own symbols
+        assert ratios == {"α/β = 1e-05", "α/β = 0.001"}, ratios
+    else:
+        assert ratios == {"alpha/beta = 1e-05", "alpha/beta = 0.001"}, ratios

@@ -9,7 +9,9 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from live_server import live_server
+from live_server import ROOT, live_server
+
+EXAMPLES = ROOT / "examples"
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +39,9 @@ def test_reconstruct_streams_frames_with_only_image_layer_and_mode(client, photo
     assert len(outputs) >= 3, f"only {len(outputs)} frames were streamed"
     assert len({Image.open(o[0]).tobytes() for o in outputs}) >= 3  # the picture changes as it goes
     assert "Done" in outputs[-1][1] and "conv4_2" in outputs[-1][1]
-    assert max(Image.open(outputs[-1][0]).size) == 128  # the default size
+    # computed at the default 128 px, shown three times as large (each pixel a 3x3 block)
+    assert "Computed at 128×96 px, shown 3× larger" in outputs[-1][1]
+    assert Image.open(outputs[-1][0]).size == (384, 288)
 
 
 def test_figure_returns_the_whole_grid(client, photo):
@@ -51,6 +55,23 @@ def test_figure_returns_the_whole_grid(client, photo):
     a = np.asarray(img.convert("L"), dtype=float)
     col = img.width // 6
     assert all(a[:, k * col:(k + 1) * col].std() > 5 for k in range(6))
+
+
+def test_the_ratio_row_without_a_painting_paints_in_the_starry_night(client, photo):
+    grid, status = client.predict(handle_file(photo), None, 32, 2, api_name="/ratio_row")
+    assert "Done**: 4 reconstructions" in status and "The Starry Night" in status, status
+    cells = np.asarray(Image.open(grid).convert("RGB"), float)
+
+    def off(painting):
+        """Grey levels between the grid's second cell (4 px padding, 32 px cells, the 24 px row
+        of the 64x48 photo) and `painting` as the grid shows it."""
+        p = Image.open(painting).convert("RGB")
+        p.thumbnail((32, 32), Image.LANCZOS)
+        top, left = 4 + (24 - p.height) // 2, 40 + (32 - p.width) // 2
+        return np.abs(cells[top:top + p.height, left:left + p.width] - np.asarray(p, float)).mean()
+
+    # of the example paintings, the one in the style cell (JPEG leaves it ~13 levels off, the rest 69+)
+    assert min(sorted((EXAMPLES / "styles").glob("*.jpg")), key=off).name == "starry_night.jpg"
 
 
 @pytest.mark.parametrize("args, bad", [(("conv9_9", "content"), "conv9_9"), (("conv1_1", "texture"), "texture")])

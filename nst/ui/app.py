@@ -29,8 +29,15 @@ CSS = """
                          grid-auto-rows: auto !important; gap: 4px !important}
 .thumbs .thumbnail-item {width: 100% !important; height: auto !important; aspect-ratio: 1}
 .thumbs .caption-label {display: none}
-.captions .caption-label {white-space: normal !important; overflow: visible !important;
-                          text-overflow: clip !important; font-size: .8em}
+/* Explore's channel maps: each caption under its picture, not over its corner; every row shown */
+.captions .grid-wrap {min-height: 0 !important; max-height: none !important}
+.captions .thumbnail-item {height: auto !important; aspect-ratio: auto !important; display: flex !important;
+                           flex-direction: column}
+.captions .thumbnail-item img {aspect-ratio: 1; height: auto !important}
+.captions .caption-label {position: static !important; max-width: none !important; border: 0 !important;
+                          border-radius: 0 !important; white-space: normal !important;
+                          overflow: visible !important; text-overflow: clip !important; font-size: .8em;
+                          text-align: center !important}
 @media (max-width: 640px) {
   .app {padding-left: 8px !important; padding-right: 8px !important}
   #title h1 {font-size: 1.35em}

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 import gradio as gr
+from PIL import Image
 
 from .. import explore
 from ..settings import LAYERS, Limits
@@ -25,7 +26,9 @@ from .examples import PHOTOS, STYLES
 from .image_input import image_input
 
 EXAMPLES = PHOTOS + STYLES
-DEFAULT_PAINTING = EXAMPLE_DIR / "styles" / "starry_night.jpg"  # Figure 1's style row without one
+DEFAULT_PAINTING = EXAMPLE_DIR / "styles" / "starry_night.jpg"  # Figure 1 and the α/β row without one
+DEFAULT_PAINTING_LABEL = "Painting (empty: The Starry Night)"
+DISPLAY_SIDE = 384  # px: a rebuild is shown enlarged to about this, so 128 px is not a thumbnail
 # per reconstruction: keeps one visitor's job on a 2-core CPU short
 MAX_SECONDS = 300  # wall clock per job; past it the job stops with what it has
 LIMITS = Limits(min_size=32, max_size=256, max_steps=400, max_seed=2**31 - 1, max_seconds=MAX_SECONDS)
@@ -62,7 +65,7 @@ RATIO_MD = r"""
 $$\mathcal{L}_{total}(\vec p, \vec a, \vec x) = \alpha\, \mathcal{L}_{content} + \beta\, \mathcal{L}_{style}$$
 The paper used $\alpha/\beta = 10^{-3}$ or $10^{-4}$. A small ratio lets the painting's texture
 take over; a large one gives back the photo. Each picture here starts from white noise, as in the
-paper's Figure 3.
+paper's Figure 3 (without a painting of yours: The Starry Night).
 """
 ACTIVATIONS_MD = r"""
 **What a layer responds to.** Each channel $k$ of a layer is a map
@@ -163,21 +166,44 @@ def reconstruct(image, layer: str = "conv4_2", mode: str = "content", steps: int
                 size: int = 128, seed: int = 0, seconds: float = SECONDS["reconstruct"]):
     """Rebuild an image from white noise using only one layer's content, or the style (Gram
     matrices) of the layers up to one; streams (picture so far, status). steps 0: as many L-BFGS
-    steps as fit `seconds` on this machine."""
+    steps as fit `seconds` on this machine. The picture comes enlarged a whole number of times
+    (each pixel a square block) to about 384 px; the status gives the size it was computed at."""
     img, layer, s = _prepare_reconstruct(image, layer, mode, steps, size, seed, seconds)
     what = (f"content from {layer}" if mode == "content"
             else "style from " + ", ".join(explore.style_layers_upto(layer)))
     with _deadline() as cancel:
         for f in explore.reconstruct(img, layer, mode, s, cancel=cancel):
             left = f", {f.info['left']:.0f} s left" if s.steps is None and not f.done else ""
-            yield f.image, (f"{'**Done**' if f.done else 'Rebuilding'} {what}: step {f.step} of {f.total}, "
-                            f"loss {f.losses.get('total', float('nan')):.3g}, {f.elapsed:.1f} s{left}")
+            shown, scale = _enlarged(f.image)
+            yield shown, (f"{'**Done**' if f.done else 'Rebuilding'} {what}: step {f.step} of {f.total}, "
+                          f"loss {f.losses.get('total', float('nan')):.3g}, {f.elapsed:.1f} s{left}. "
+                          f"{_computed_at(f.image, scale)}")
+
+
+def _enlarged(image):
+    """The picture enlarged a whole number of times to about DISPLAY_SIDE (nearest neighbour: no
+    detail is made up), and that number."""
+    k = max(1, DISPLAY_SIDE // max(image.size))
+    return (image.resize((image.width * k, image.height * k), Image.NEAREST) if k > 1 else image), k
+
+
+def _computed_at(image, scale: int) -> str:
+    shown = f", shown {scale}× larger" if scale > 1 else ""
+    return f"Computed at {image.width}×{image.height} px{shown}."
+
+
+def _painting(style):
+    """(the painting, whether the visitor gave it): without one, The Starry Night."""
+    given = style not in (None, "")
+    return _picture("the painting", style if given else DEFAULT_PAINTING), given
+
+
+def _default_note(given: bool, where: str) -> str:
+    return "" if given else f" No painting was given, so {where} uses the example The Starry Night."
 
 
 def _prepare_figure(content, style=None, size=128, steps=0, seconds=SECONDS["figure"]):
-    given = style not in (None, "")
-    return (_picture("the image", content), _picture("the painting", style if given else DEFAULT_PAINTING),
-            _settings(size, steps, seconds=seconds), given)
+    return (_picture("the image", content), *_painting(style), _settings(size, steps, seconds=seconds))
 
 
 def figure(content, style=None, size: int = 128, steps: int = 0, seconds: float = SECONDS["figure"],
@@ -185,8 +211,8 @@ def figure(content, style=None, size: int = 128, steps: int = 0, seconds: float 
     """The paper's Figure 1 for these images; without a painting the style row uses The Starry
     Night (an example) and says so. Streams the grid as it fills and ends with the whole grid.
     steps 0: the ten cells share `seconds`, each taking as many steps as fit its share."""
-    c, st, s, given = _prepare_figure(content, style, size, steps, seconds)
-    note = "" if given else " No painting was given, so the style row uses the example The Starry Night."
+    c, st, given, s = _prepare_figure(content, style, size, steps, seconds)
+    note = _default_note(given, "the style row")
     t0 = time.perf_counter()
     with _deadline() as cancel:
         for p in explore.figure1(c, st, s, cancel=cancel):
@@ -203,20 +229,22 @@ def _figure_status(p: explore.FigureProgress, t0: float, s) -> str:
 
 
 def _prepare_ratio_row(content, style=None, size=128, steps=0, seconds=SECONDS["ratio_row"]):
-    return _picture("the image", content), _picture("the painting", style), _settings(size, steps, seconds=seconds)
+    return (_picture("the image", content), *_painting(style), _settings(size, steps, seconds=seconds))
 
 
-def ratio_row(content, style, size: int = 128, steps: int = 0, seconds: float = SECONDS["ratio_row"],
+def ratio_row(content, style=None, size: int = 128, steps: int = 0, seconds: float = SECONDS["ratio_row"],
               progress=gr.Progress()):
-    """The same photo and painting at alpha/beta = 1e-5 ... 1e-2, each from white noise; steps 0:
-    the four cells share `seconds`."""
-    c, st, s = _prepare_ratio_row(content, style, size, steps, seconds)
+    """The same photo and painting at alpha/beta = 1e-5 ... 1e-2, each from white noise; without
+    a painting, The Starry Night (an example), and it says so. steps 0: the four cells share
+    `seconds`."""
+    c, st, given, s = _prepare_ratio_row(content, style, size, steps, seconds)
+    note = _default_note(given, "the row")
     t0 = time.perf_counter()
     ratios = [10.0 ** e for e in RATIO_EXPONENTS]
     with _deadline() as cancel:
         for p in explore.ratio_row(c, st, ratios, s, cancel=cancel):
             progress(1.0 if p.done else (p.cell + 0.5) / p.cells, desc=p.label)
-            yield p.image, _figure_status(p, t0, s)
+            yield p.image, _figure_status(p, t0, s) + note
 
 
 def _prepare_activations(image, layer="conv3_1", channels=8):
@@ -249,8 +277,8 @@ def build(content=None, style=None):
                 "style apart. Rebuild a picture from one layer at a time and see for yourself.")
     with gr.Row(equal_height=False):
         with gr.Column(scale=4, min_width=280):
-            image = image_input(label="Image to rebuild", height=220, sources=["upload", "clipboard"],
-                                elem_id="explore-image")
+            image = _titled(image_input, "Image to rebuild", height=220, sources=["upload", "clipboard"],
+                            elem_id="explore-image")
             gr.Examples([[str(p)] for p in EXAMPLES], [image], label="Examples", examples_per_page=13)
             _copy_buttons(content, style, image)
         with gr.Column(scale=4, min_width=280):
@@ -263,7 +291,7 @@ def build(content=None, style=None):
             layer = gr.Dropdown(list(LAYERS), value="conv4_2", label="Layer", elem_id="explore-layer")
             with gr.Row():
                 steps = gr.Slider(0, LIMITS.max_steps, 0, step=1, label="L-BFGS steps (0 = what the time allows)",
-                                  min_width=120)
+                                  min_width=120, elem_id="explore-steps")
                 seconds = gr.Slider(1, 60, SECONDS["reconstruct"], step=1, label="Seconds", min_width=120)
                 size = gr.Slider(LIMITS.min_size, LIMITS.max_size, 128, step=16, label="Size, px", min_width=120)
                 seed = gr.Number(0, label="Noise seed", precision=0, minimum=0, maximum=LIMITS.max_seed,
@@ -272,56 +300,62 @@ def build(content=None, style=None):
                 go = gr.Button("Rebuild", variant="primary", elem_id="explore-go")
                 stop = gr.Button("Stop", variant="stop")
         with gr.Column(scale=4, min_width=280):
-            recon = gr.Image(label="Reconstruction", format="jpeg", interactive=False, height=300,
-                             elem_id="explore-out")
+            recon = _titled(gr.Image, "Reconstruction", format="jpeg", interactive=False,
+                            height=DISPLAY_SIDE + 16, elem_id="explore-out")
             recon_status = gr.Markdown("", elem_id="explore-status")
     job = _wire(go, reconstruct, _prepare_reconstruct, [image, layer, mode, steps, size, seed, seconds],
                 [recon, recon_status], "reconstruct", show_progress="minimal")
     stop.click(None, None, None, cancels=[job], api_visibility="private")
 
-    _grid_section(figure, _prepare_figure, "figure", image, FIGURE_MD, "Painting (empty: The Starry Night)",
-                  "Render Figure 1", "Figure 1")
-    _grid_section(ratio_row, _prepare_ratio_row, "ratio_row", image, RATIO_MD, "Painting",
-                  "Render α/β = 1e-5 … 1e-2", "α/β row")
+    _grid_section(figure, _prepare_figure, "figure", image, FIGURE_MD, "Render Figure 1", "Figure 1")
+    _grid_section(ratio_row, _prepare_ratio_row, "ratio_row", image, RATIO_MD, "Render α/β = 1e-5 … 1e-2",
+                  "α/β row")
 
     gr.Markdown("---")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=240):
             gr.Markdown(ACTIVATIONS_MD, latex_delimiters=LATEX)
             a_layer = gr.Dropdown(list(LAYERS), value="conv3_1", label="Layer", elem_id="act-layer")
-            a_n = gr.Slider(1, MAX_CHANNELS, 8, step=1, label="Channels to show")
+            a_n = gr.Slider(1, MAX_CHANNELS, 8, step=1, label="Channels to show", elem_id="act-channels")
             a_go = gr.Button("Show what this layer sees", variant="primary", elem_id="act-go")
             a_status = gr.Markdown("", elem_id="act-status")
         with gr.Column(scale=8, min_width=320):
-            maps = gr.Gallery(label="Most active channels (first: the image being rebuilt)", columns=3,
-                              height="auto", format="jpeg", elem_id="act-maps", elem_classes="captions")
-            patches = gr.Image(label="Top-activating patches (rows: channels)", format="png",
-                               interactive=False, elem_id="act-patches")
+            maps = _titled(gr.Gallery, "Most active channels (first: the image being rebuilt)", columns=3,
+                           height="auto", format="jpeg", elem_id="act-maps", elem_classes="captions")
+            patches = _titled(gr.Image, "Top-activating patches (rows: channels)", format="png",
+                              interactive=False, elem_id="act-patches")
     _wire(a_go, activations, _prepare_activations, [image, a_layer, a_n], [maps, patches, a_status],
           "activations")
 
 
-def _grid_section(fn, prepare, name: str, image, md: str, second_label: str, button: str, out_label: str):
-    """A figure that renders cell by cell: the explanation, a second image, size and steps, a
-    button, and the grid streaming in; registered as the API endpoint /`name`."""
+def _grid_section(fn, prepare, name: str, image, md: str, button: str, out_label: str):
+    """A figure that renders cell by cell: the explanation, a painting (The Starry Night without
+    one), size and steps, a button, and the grid streaming in; registered as the API endpoint /`name`."""
     gr.Markdown("---")
     gr.Markdown(md, latex_delimiters=LATEX)
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=240):
-            second = image_input(label=second_label, height=160, sources=["upload", "clipboard"],
-                                 elem_id=f"{name}-image")
+            second = _titled(image_input, DEFAULT_PAINTING_LABEL, height=160, sources=["upload", "clipboard"],
+                             elem_id=f"{name}-image")
             with gr.Row():
                 size = gr.Slider(LIMITS.min_size, LIMITS.max_size, 128, step=16, label="Cell size, px",
-                                 min_width=120)
+                                 min_width=120, elem_id=f"{name}-size")
                 steps = gr.Slider(0, LIMITS.max_steps, 0, step=1, label="Steps per cell (0 = what the time allows)",
-                                  min_width=120)
+                                  min_width=120, elem_id=f"{name}-steps")
                 seconds = gr.Slider(5, MAX_SECONDS, SECONDS[name], step=5, label="Seconds in all", min_width=120)
             go = gr.Button(button, variant="primary", elem_id=f"{name}-go")
             status = gr.Markdown("", elem_id=f"{name}-status")
         with gr.Column(scale=8, min_width=320):
-            out = gr.Image(label=out_label, format="jpeg", interactive=False, elem_id=f"{name}-out")
+            out = _titled(gr.Image, out_label, format="jpeg", interactive=False, elem_id=f"{name}-out")
     _wire(go, fn, prepare, [image, second, size, steps, seconds], [out, status], name, show_progress="full",
           show_progress_on=[out])
+
+
+def _titled(component, title: str, **kwargs):
+    """`component` with its title above it: Gradio's own label floats over the picture's top-left
+    corner. The label is kept for screen readers and the API page."""
+    gr.Markdown(f"**{title}**", elem_classes="caption")
+    return component(label=title, show_label=False, **kwargs)
 
 
 def _copy_buttons(content, style, target):
