@@ -92,7 +92,8 @@ def _advanced(page, **values):
 
 
 def _live_src(page) -> str:
-    return page.eval_on_selector("#live img", "img => img.src") if page.query_selector("#live img") else ""
+    """The live picture's URL ('' when there is none: before the first frame, or once it ended)."""
+    return page.evaluate("(document.querySelector('#live img') || {}).src || ''")
 
 
 def _wait_done(page, timeout=120_000):
