@@ -97,7 +97,7 @@ def build() -> gr.Blocks:
         with gr.Tab("Paint"):
             content, style = paint.build()  # first, so /stylize heads the API page
         with gr.Tab("Video"):
-            video.build(paint._stop)
+            video.build()
         with gr.Tab("Explore"):
             explore.build(content, style)
         _name_api_values(blocks)

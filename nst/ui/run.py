@@ -156,13 +156,13 @@ def gpu_seconds(content, styles, settings, *args, **kwargs) -> int:
     return int(min(settings.seconds or MAX_SECONDS, MAX_SECONDS) + START_UP)
 
 
-def _on_device(fn):
-    """On ZeroGPU the run holds a GPU for its own time (gpu_seconds); elsewhere spaces.GPU is a
-    no-op."""
-    return spaces.GPU(duration=gpu_seconds)(fn) if spaces is not None else fn
+def on_device(fn, duration=gpu_seconds):
+    """On ZeroGPU the run holds a GPU for its own time (`duration(*args)`: gpu_seconds for a
+    picture); elsewhere spaces.GPU is a no-op."""
+    return spaces.GPU(duration=duration)(fn) if spaces is not None else fn
 
 
-@_on_device
+@on_device
 def frames(content, styles, settings, cancel, init_image=None, mask=None, controls=None,
            started=None, reserve=0.0):
     # Frames carry PIL images, so this also works when ZeroGPU runs it in another process; all at

@@ -3,7 +3,6 @@ finished frames streaming in as the clip grows, then the MP4 to play and downloa
 from __future__ import annotations
 
 import math
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -17,6 +16,7 @@ from . import run
 from .contract import _number
 from .examples import EXAMPLES, STYLES, picker, thumbs
 from .image_input import image_input
+from .paint import _arm, _stop
 
 CLIP_SECONDS = 10.0  # the longest clip this page takes
 # Frames painted at most: a longer clip is thinned (every k-th frame, at 1/k of its rate), so a
@@ -25,7 +25,6 @@ KEEP = 96 if run.GPU else 24
 CLIP_LIMITS = clipio.ClipLimits(max_frames=int(CLIP_SECONDS * 240), max_seconds=CLIP_SECONDS, max_side=run.WORK_SIDE // 2)
 DEFAULT_SECONDS = 60
 EXAMPLE_CLIP = EXAMPLES / "clips" / "chelsea_pan.mp4"
-_OUT = Path(tempfile.gettempdir()) / "nst-app"
 
 
 def _settings(seconds, size) -> Settings:
@@ -47,13 +46,11 @@ def gpu_seconds(frames, styles, settings, seconds, *args, **kwargs) -> int:
     return int(min(seconds, run.MAX_SECONDS) + run.START_UP)
 
 
-def _on_device(fn):
-    return run.spaces.GPU(duration=gpu_seconds)(fn) if run.spaces is not None else fn
-
-
-@_on_device
 def painted_frames(frames, styles, settings, seconds, cancel, started):
     yield from paint_clip(frames, styles, settings, seconds=seconds, cancel=cancel, started=started)
+
+
+painted_frames = run.on_device(painted_frames, gpu_seconds)
 
 
 def video(clip: str, style: str, seconds: float = DEFAULT_SECONDS, size: int = 0,
@@ -109,16 +106,12 @@ def video(clip: str, style: str, seconds: float = DEFAULT_SECONDS, size: int = 0
 
 
 def _save_clip(frames, fps, sound_from) -> str:
-    _OUT.mkdir(exist_ok=True)
-    return str(clipio.write_clip(frames, _OUT / f"painted-clip-{uuid.uuid4().hex[:8]}.mp4", fps, sound_from))
+    run._PNG_DIR.mkdir(exist_ok=True)  # where the page's PNGs and time-lapses wait to be served
+    return str(clipio.write_clip(frames, run._PNG_DIR / f"painted-clip-{uuid.uuid4().hex[:8]}.mp4", fps, sound_from))
 
 
-def _arm(request: gr.Request):
-    run.RUNS.arm(request.session_hash)
-
-
-def build(request_stop):
-    """The tab; `request_stop` is the page's Stop handler (it reaches every run of the session)."""
+def build():
+    """The tab; its Paint arms and its Stop reaches the session's runs as the Paint tab's do."""
     gr.Markdown(f"Paint a short clip (up to {CLIP_SECONDS:g} s; at most {KEEP} frames are painted on this "
                 f"machine's {'GPU' if run.GPU else 'CPU'}, a longer clip is thinned). Each frame starts from "
                 "the one before, carried along by the optical flow, so the brush strokes stay put "
@@ -149,4 +142,4 @@ def build(request_stop):
     go.click(_arm, None, None, queue=False, **page).then(
         video, [clip, style, seconds, size], [frames, status, result, download], api_name="video",
         concurrency_limit=1, concurrency_id="device", show_progress="minimal")
-    stop.click(request_stop, None, None, queue=False, **page)
+    stop.click(_stop, None, None, queue=False, **page)
