@@ -1,9 +1,12 @@
 """Load test: N concurrent gradio_client visitors x J short jobs against the real app, on loopback.
 
-Some jobs cancel after their first frame, some upload hostile files (tests/corpus.py). Every job
-must end as expected: completed, cancelled, or refused with a readable message; anything else is
-an unexplained failure. Reports time to first frame and to completion (p50/p95), the server's
-peak RSS and its temp files before and after, prints a table and writes bench/results/load.json.
+Some jobs are stopped after their first frame (Stop, as the page presses it), some upload hostile
+files (tests/corpus.py). Every job must end as expected: completed, cancelled, or refused with a
+readable message; anything else is an unexplained failure. A job counts as cancelled only when the
+server says so: its own last frame reads "Stopped", fewer steps than asked painted. Reports time
+to first frame and to completion (p50/p95), the server's peak RSS and its temp files before and
+after (and, given a `probe`, the server's own counters), prints a table and writes
+bench/results/load.json.
 
     python bench/load_test.py                      # 8 clients x 3 jobs, starts its own server
     python bench/load_test.py --clients 4 --jobs 2 --size 64 --steps 5
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import statistics
 import sys
 import threading
@@ -23,7 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+import torch  # noqa: E402
+
 from corpus import corpus, encode, photo  # noqa: E402
+from nst.machine import describe  # noqa: E402
 from live_server import live_server, rss_mb, temp_usage  # noqa: E402
 
 GENERIC = "has not enabled verbose error reporting"  # Gradio's words for an unhandled error
@@ -32,6 +39,7 @@ BAD = [c for c in corpus() if c.reason]
 EXPECTED = {"normal": ("completed", "busy"), "bad": ("refused", "busy"),
             "cancel": ("cancelled", "busy")}
 CANCEL_STEPS = 400  # a cancelled job asks for a long run, so only a working cancel ends it early
+STOPPED = re.compile(r"\*\*Stopped\*\*.* · (\d+) steps in ")  # the server's final frame after Stop
 
 
 @dataclass
@@ -44,7 +52,8 @@ class Outcome:
     first_frame_s: float | None = None
     done_s: float | None = None
     message: str = ""
-    cancel_to_end_s: float | None = None  # from job.cancel() to the job's end, client side
+    cancel_to_end_s: float | None = None  # from Stop to the server's final frame
+    steps: int | None = None  # steps painted, as the server's final frame says
 
 
 def kind_of(k: int) -> str:
@@ -52,44 +61,60 @@ def kind_of(k: int) -> str:
     return ("normal", "bad", "normal", "cancel")[k % 4]
 
 
+def press_stop(client) -> None:
+    """Stop as the page presses it: the app's Stop handler (page only, outside the queue; not an
+    API name) by its index, in the client's session: the server ends the session's run after its
+    current step with its best picture and a final frame that says "Stopped"."""
+    import httpx
+    config = client.config
+    stop = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "stop")
+    dep = next(d for d in config["dependencies"] if [stop, "click"] in [list(t) for t in d["targets"]])
+    body = {"data": [], "fn_index": dep["id"], "session_hash": client.session_hash, "event_data": None,
+            "trigger_id": stop}
+    httpx.post(client.src_prefixed + "run/predict", json=body, timeout=30).raise_for_status()
+
+
 def run_job(client, kind: str, k: int, files: Path, params: dict, timeout: float) -> Outcome:
-    from gradio_client import handle_file
+    from gradio_client import Client, handle_file
     out = Outcome(0, 0, kind)
     content = files / BAD[k % len(BAD)].name if kind == "bad" else files / "photo.jpg"
     t0 = time.monotonic()
     if kind == "cancel":
         params = {**params, "steps": CANCEL_STEPS}
+        # its own session: a Stop reaches every run of a session, later ones included
+        client = Client(client.src, verbose=False)
     job = client.submit(handle_file(str(content)), handle_file(str(files / "style.jpg")),
                         **params, api_name="/stylize")
-    cancelled = False
+    stopped = None
     while not job.done():
         now = time.monotonic() - t0
         if out.first_frame_s is None and job.outputs():
             out.first_frame_s = now
             if kind == "cancel":
-                job.cancel()
-                cancelled = True
+                press_stop(client)
+                stopped = now
         if now > timeout:
             job.cancel()
             out.message = f"no answer within {timeout:.0f} s"
             return out
         time.sleep(0.02)
     out.done_s = time.monotonic() - t0
-    if cancelled:
-        out.cancel_to_end_s = out.done_s - out.first_frame_s
+    if stopped is not None:
+        out.cancel_to_end_s = out.done_s - stopped
     try:
         final = job.result()
         status = final[1] if final else ""
-        out.result = "completed" if final and "Done" in status else (
-            "cancelled" if cancelled or "Stopped" in status else "failed")
+        m = STOPPED.search(status)
+        out.steps = int(m[1]) if m else None
+        # cancelled only as the server tells it: its final frame says Stopped, the run cut short
+        out.result = "completed" if final and "**Done**" in status else (
+            "cancelled" if m and out.steps < CANCEL_STEPS else "failed")
         out.message = status[:120]
     except Exception as e:  # noqa: BLE001 (every way a job can end is classified below)
         msg = str(e)
-        if cancelled:
-            out.result = "cancelled"
-        elif "Queue is full" in msg:
+        if "Queue is full" in msg:
             out.result = "busy"
-        elif msg and GENERIC not in msg and "Traceback" not in msg:
+        elif msg and GENERIC not in msg and "Traceback" not in msg and stopped is None:
             out.result = "refused"
         out.message = (msg or type(e).__name__)[:160]
     out.expected = out.result in EXPECTED[kind]
@@ -129,8 +154,10 @@ def pct(values: list, q: float) -> float | None:
 
 
 def run_load(url: str, pid: int, temp_dir: Path, clients: int = 8, jobs: int = 3, size: int = 128,
-             steps: int = 40, timeout: float = 300) -> dict:
-    """The load itself, against a running server (pid: its process, for RSS)."""
+             steps: int = 40, timeout: float = 300, probe=None) -> dict:
+    """The load itself, against a running server (pid: its process, for RSS). `probe`: for a
+    server in this process, a function returning its own counters ({name: number}), read after the
+    warm-up run and after the load (result['server'])."""
     from gradio_client import Client
     import gc
     files = write_inputs(temp_dir / "inputs")
@@ -138,6 +165,7 @@ def run_load(url: str, pid: int, temp_dir: Path, clients: int = 8, jobs: int = 3
     warm = run_job(Client(url, verbose=False), "normal", 0, files, params, timeout)  # noqa: F841
     gc.collect()
     rss_before, (tmp_files_before, tmp_mb_before) = rss_mb(pid), temp_usage(temp_dir)
+    server_before = probe() if probe else None
     sampler = RssSampler(pid)
     sampler.start()
     outcomes: list[Outcome] = []
@@ -163,15 +191,16 @@ def run_load(url: str, pid: int, temp_dir: Path, clients: int = 8, jobs: int = 3
     sampler.stop.set()
     sampler.join()
     rss_after, (tmp_files_after, tmp_mb_after) = rss_mb(pid), temp_usage(temp_dir)
+    server_after = probe() if probe else None
     counts = {r: sum(o.result == r for o in outcomes)
               for r in ("completed", "cancelled", "refused", "busy", "failed")}
     done = [o for o in outcomes if o.result == "completed"]
     return {
-        "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "cpus": __import__("os").cpu_count()},
+        "machine": {**describe(torch.device("cpu")), "platform": platform.platform(),
+                    "python": platform.python_version()},
         "setting": {"clients": clients, "jobs_per_client": jobs, "size": size, "steps": steps,
                     "cancel_steps": CANCEL_STEPS,
-                    "mix": "of every 4 jobs: 2 normal, 1 hostile file, 1 cancelled after its first frame"},
+                    "mix": "of every 4 jobs: 2 normal, 1 hostile file, 1 stopped after its first frame"},
         "counts": counts,
         "unexplained": sum(not o.expected for o in outcomes),
         "first_frame_s": {"p50": pct([o.first_frame_s for o in done], .5),
@@ -184,6 +213,7 @@ def run_load(url: str, pid: int, temp_dir: Path, clients: int = 8, jobs: int = 3
         "rss_mb": {"before": rss_before, "peak": max(sampler.peak, rss_before), "after": rss_after},
         "temp": {"files_before": tmp_files_before, "files_after": tmp_files_after,
                  "mb_before": tmp_mb_before, "mb_after": tmp_mb_after},
+        "server": {"before": server_before, "after": server_after},
         "jobs": [asdict(o) for o in outcomes],
     }
 
@@ -192,7 +222,7 @@ def table(r: dict) -> str:
     f = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
     c, s = r["counts"], r["setting"]
     rows = [
-        ("machine", f"{r['machine']['platform']}, {r['machine']['cpus']} CPUs"),
+        ("machine", f"{r['machine']['cpu']}, {r['machine']['cores']} cores, {r['machine']['simd']}"),
         ("setting", f"{s['clients']} clients x {s['jobs_per_client']} jobs, {s['size']} px, "
                     f"{s['steps']} steps"),
         ("completed / cancelled / refused / busy / failed",
@@ -201,7 +231,7 @@ def table(r: dict) -> str:
         ("time to first frame p50 / p95 (s)", f"{f(r['first_frame_s']['p50'])} / {f(r['first_frame_s']['p95'])}"),
         ("time to completion p50 / p95 (s)", f"{f(r['completion_s']['p50'])} / {f(r['completion_s']['p95'])}"),
         ("refusal p50 (s)", f(r["refusal_s"]["p50"])),
-        ("cancel() to end of job p50 (s)", f(r["cancel_to_end_s"]["p50"])),
+        ("Stop to the final frame p50 (s)", f(r["cancel_to_end_s"]["p50"])),
         ("wall time (s)", f(r["wall_s"])),
         ("server RSS before / peak / after (MB)",
          f"{r['rss_mb']['before']:.0f} / {r['rss_mb']['peak']:.0f} / {r['rss_mb']['after']:.0f}"),

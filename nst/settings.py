@@ -160,7 +160,8 @@ class Settings:
              "content_weight and style_weight cannot both be 0")
         if self.content_weight and self.style_weight:
             lo, hi = lim.ratio
-            need(lo <= self.ratio <= hi, f"alpha/beta must be from {lo:g} to {hi:g}, got {self.ratio:g}")
+            need(lo <= self.ratio <= hi,
+                 f"ratio (alpha/beta) must be from {lo:g} to {hi:g}, got {self.ratio:g}")
         number("tv_weight", 0, lim.max_tv_weight)
         number("temporal_weight")
         number("style_scale", *lim.style_scale)
@@ -177,13 +178,16 @@ class Settings:
                  f"layer_weights has {len(self.layer_weights)} values for "
                  f"{len(self.style_layers)} style layers")
             need(all(_finite(w) and 0 <= w <= lim.max_layer_weight for w in self.layer_weights),
-                 f"layer_weights must be from 0 to {lim.max_layer_weight:g}")
+                 f"layer_weights must be from 0 to {lim.max_layer_weight:g}, got {list(self.layer_weights)}")
+            need(any(w > 0 for w in self.layer_weights) or not self.style_weight,
+                 "layer_weights are all 0: give at least one style layer a weight above 0")
         if self.style_blend is not None:
             need(len(self.style_blend) == n_styles,
                  f"style_blend has {len(self.style_blend)} weights for {n_styles} style images")
             need(all(_finite(w) and 0 <= w <= lim.max_blend for w in self.style_blend)
                  and sum(self.style_blend) > 0,
-                 f"style_blend weights must be from 0 to {lim.max_blend:g} and not all 0")
+                 f"style_blend weights must be from 0 to {lim.max_blend:g} and not all 0, "
+                 f"got {list(self.style_blend)}")
         whole("polish", 0, (self.steps or MAX_STEPS) - 1, "a whole number of final L-BFGS steps ")
         need(isinstance(self.frame_every, int) and self.frame_every >= 1, "frame_every must be >= 1")
         need(self.frame_seconds is None or self.frame_seconds > 0, "frame_seconds must be > 0")

@@ -76,16 +76,24 @@ def test_corpus_file_through_the_api(case, client, files):
     assert_still_serving(client, files)
 
 
+ALL_LAYERS_OFF = dict(w_conv1_1=0, w_conv2_1=0, w_conv3_1=0, w_conv4_1=0, w_conv5_1=0)
+
+
 @pytest.mark.parametrize("bad", [
     dict(steps=10**6), dict(size=10**5), dict(size=8), dict(steps=-5), dict(ratio_exp=1e9),
-    dict(w_conv1_1=-1.0), dict(w_conv1_1=0, w_conv2_1=0, w_conv3_1=0, w_conv4_1=0, w_conv5_1=0),
+    dict(w_conv1_1=-1.0), ALL_LAYERS_OFF,
     dict(content_layer="../../etc/passwd"), dict(preset="ultra"), dict(style_scale=100.0),
     dict(lr=0.0), dict(seed=-1), dict(precision="fp64"), dict(colors="<script>"),
     dict(blend_1=5.0), dict(tv_weight=1e12),
 ], ids=lambda d: ",".join(f"{k}={v}" for k, v in d.items())[:40])
 def test_values_the_sliders_never_allow_are_refused_in_words(bad, client, files):
+    """Refused in a short sentence that names the parameter refused, as the API calls it (the five
+    layer weights at 0 together: the style layers), whichever layer refuses it (Gradio's own
+    range and choice checks included)."""
     msg = refusal(client, files / "photo.jpg", files / "style.jpg", **bad)
-    assert len(msg) < 300
+    assert len(msg) < 300, msg
+    name = "style layer" if bad == ALL_LAYERS_OFF else next(iter(bad))
+    assert name.lower() in msg.lower(), f"the refusal does not name {name!r}: {msg}"
     assert_still_serving(client, files)
 
 

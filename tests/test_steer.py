@@ -50,8 +50,8 @@ def test_unsteered_run_gives_the_same_pixels_with_or_without_controls(photo, pai
     assert np.array_equal(np.asarray(with_controls), np.asarray(without))
 
 
-def _objective(styles, blend, layer_weights=None):
-    s = S.replace(precision="fp32", layer_weights=layer_weights)
+def _objective(styles, blend, layer_weights=None, content_weight=S.content_weight):
+    s = S.replace(precision="fp32", layer_weights=layer_weights, content_weight=content_weight)
     net = load_vgg(s.weights, "cpu", False)
     c = images.to_tensor(warm_photo(32, 32))
     st = [images.to_tensor(im) for im in styles]
@@ -60,21 +60,27 @@ def _objective(styles, blend, layer_weights=None):
 
 def test_blend_and_layer_weights_are_remixed_without_new_features(monkeypatch):
     """Steering re-mixes the stored Gram targets: no VGG pass, and the objective is then the
-    one a run started with those settings would have."""
+    one a run started with those settings would have, with the paper's alpha for the new ratio."""
     a, b = cool_painting(), cool_painting(seed=7).rotate(90)
     x = images.to_tensor(warm_photo(32, 32)) * 0.5 + 40
+    assert (S.content_weight, S.style_weight) == (1.0, 100)  # alpha/beta 1e-2 before the change
     steered = _objective([a, b], [1.0, 0.0])
     calls = []
     monkeypatch.setattr(Objective, "features", lambda self, *a, **k: calls.append(1))
-    steered.steer(ratio=1e-2, style_blend=(1, 3), layer_weights=(0, 0, 1, 1, 0))
+    steered.steer(ratio=0.1, style_blend=(1, 3), layer_weights=(0, 0, 1, 1, 0))
     assert calls == []
     monkeypatch.undo()
-    fresh = _objective([a, b], [0.25, 0.75], layer_weights=(0, 0, 1, 1, 0))
-    fresh.alpha = 1e-2 * fresh.beta * fresh.alpha_scale
+    # a run started with alpha/beta = 0.1 (alpha = 10, beta = 100), blend 1:3 and those w_l
+    fresh = _objective([a, b], [0.25, 0.75], layer_weights=(0, 0, 1, 1, 0), content_weight=10.0)
     with torch.no_grad():
         got, want = steered(x), fresh(x)
     for g, w in zip(got, want):
         assert torch.allclose(g, w, rtol=1e-5)
+    # Eq. 7 written out: L = alpha L_content + beta L_style, alpha = 0.1 x beta = 10 at the
+    # reference area of 512 x 512 x 2/3 px, so 10 x 174762 / (32 x 32) at this 32 x 32 picture
+    total, content, style = (float(v) for v in got)
+    assert total == pytest.approx(10 * 174762 / 1024 * content + 100 * style, rel=1e-5)
+    assert total != pytest.approx(1 * 174762 / 1024 * content + 100 * style, rel=1e-3)  # not the old alpha
 
 
 def test_lbfgs_follows_a_change_too(photo, painting):
@@ -87,12 +93,14 @@ def test_lbfgs_follows_a_change_too(photo, painting):
     assert steered[-1][1] < 0.6 * plain[-1][1] and last.done
 
 
-@pytest.mark.parametrize("change, message", [
+@pytest.mark.parametrize("change, message", [  # Settings.validate's sentences, each naming its knob
     (dict(ratio=0), r"ratio \(alpha/beta\) must be a finite number > 0"),
-    (dict(ratio=float("inf")), r"ratio"),
-    (dict(layer_weights=(1, 1)), r"layer_weights has 2 values but the run has 5 style layers"),
-    (dict(style_blend=(1, -1)), r"style_blend must be finite numbers >= 0"),
-    (dict(style_blend=(1, 1)), r"style_blend has 2 values but the run has 1 paintings"),
+    (dict(ratio=float("inf")), r"ratio \(alpha/beta\) must be a finite number > 0"),
+    (dict(layer_weights=(1, 1)), r"layer_weights has 2 values for 5 style layers"),
+    (dict(layer_weights=(0,) * 5), r"layer_weights are all 0"),
+    (dict(layer_weights=(1, 1, float("nan"), 1, 1)), r"layer_weights must be from 0 to inf"),
+    (dict(style_blend=(1, -1)), r"style_blend has 2 weights for 1 style images"),
+    (dict(style_blend=(-1,)), r"style_blend weights must be from 0 to inf and not all 0"),
     (dict(gamma=1), r"unknown control 'gamma'"),
 ])
 def test_bad_changes_are_refused_and_the_run_keeps_its_knobs(photo, painting, change, message):

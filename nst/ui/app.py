@@ -1,6 +1,7 @@
 """The page: both tabs, their look, the queue, and launch() with this server's limits."""
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 
@@ -101,6 +102,7 @@ def build() -> gr.Blocks:
         with gr.Tab("Explore"):
             explore.build(content, style)
         _name_api_values(blocks)
+        _name_refusals(blocks)
     blocks.queue(max_size=run.QUEUE_SIZE, default_concurrency_limit=1)
     return blocks
 
@@ -113,6 +115,29 @@ def _name_api_values(blocks: gr.Blocks):
             for block in (*fn.inputs, *fn.outputs):
                 if getattr(block, "label", None) is None and block.elem_id:
                     block.label = block.elem_id.rsplit("-", 1)[-1].replace("_", " ").capitalize()
+
+
+def _name_refusals(blocks: gr.Blocks):
+    """Gradio refuses a value outside a slider's range or a radio's choices before any handler
+    runs, in words that name no parameter ('Value 5.0 is greater than maximum value 1.'): prefix
+    the name the API page gives that parameter, so an API caller knows which one to fix."""
+    for fn in blocks.fns.values():
+        if fn.api_visibility != "public" or fn.fn is None:
+            continue
+        names = [n for n, p in inspect.signature(fn.fn).parameters.items()
+                 if p.annotation not in (gr.Request, "gr.Request") and n != "request"]
+        for block, name in zip(fn.inputs, names):
+            if getattr(block, "_named_refusals", False):
+                continue  # shared by several endpoints: the first (the Paint tab's) names it
+
+            def named(payload, preprocess=block.preprocess, name=name):
+                try:
+                    return preprocess(payload)
+                except gr.Error as e:
+                    raise gr.Error(f"{name}: {e.message}", title=e.title,
+                                   print_exception=False) from None
+
+            block.preprocess, block._named_refusals = named, True
 
 
 def _warm_up():

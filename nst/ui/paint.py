@@ -64,8 +64,8 @@ def _steer(request: gr.Request, ratio_exp, *weights):
     try:
         steering.move(10.0 ** _number("ratio_exp", ratio_exp), tuple(map(float, weights[:n])),
                       tuple(float(b) for b, there in zip(blend, present) if there))
-    except ValueError as e:
-        gr.Warning(f"Not applied: {run.sentence(e)}", title="Slider")
+    except ValueError as e:  # an Error, not a Warning: outside the queue a Warning never reaches the page
+        raise gr.Error(f"Not applied: {run.sentence(e)}", title="Slider", print_exception=False) from None
 
 
 def _brush(where: str, editor):

@@ -209,6 +209,9 @@ class Steering:
 
     def __init__(self, settings, n_styles: int):
         self.controls, self.said, self.n_styles = Controls(), {}, n_styles
+        # a slider's value meets the rules the run's own parameters met: Settings.validate with
+        # this server's LIMITS, on the run's Settings with the knobs put in
+        self.controls.bind(len(settings.style_layers), n_styles, settings, LIMITS)
         self.last = {"ratio": settings.ratio, "layer_weights": tuple(settings.layer_weights or ()),
                      "style_blend": settings.style_blend}
 
