@@ -28,12 +28,15 @@ PHOTO, PAINTING = ROOT / "examples/photos/chelsea.jpg", ROOT / "examples/styles/
 CLICK_AND_WATCH = """() => new Promise(resolve => {
   const src = () => { const i = document.querySelector('#live img');
                       return i && i.complete && i.naturalWidth ? i.src : ''; };
-  const before = src(), t = {}, t0 = performance.now();
+  const stale = new Set([src()]), t0 = performance.now(), t = {clicked: performance.timeOrigin + t0};
   const watch = () => {
     const now = performance.now() - t0, s = src();
-    if (t.first === undefined && s && s !== before) t.first = now;
     const status = (document.querySelector('#status') || {}).innerText || '';
-    if (t.first !== undefined && /Done|Stopped|Not painted/.test(status)) { t.done = now; t.status = status; resolve(t); }
+    // the picture a frame of this run brought (the live box first shows the last run's picture)
+    if (!/Painting/.test(status)) stale.add(s);
+    else if (t.first === undefined && s && !stale.has(s)) t.first = now;
+    if (t.first !== undefined && /Done|Stopped/.test(status)) { t.done = now; t.status = status; resolve(t); }
+    else if (/Not painted/.test(status)) { t.status = status; resolve(t); }
     else requestAnimationFrame(watch);
   };
   document.querySelector('#paint button, button#paint').click();
@@ -65,6 +68,8 @@ def page_runs(url: str):
         page.click(f"#preset label:has-text('{name.capitalize()}')")
         page.wait_for_timeout(500)  # the preset's change event settles before the click
         t = page.evaluate(CLICK_AND_WATCH)
+        if "done" not in t:
+            raise SystemExit(f"not painted: {t['status']}")
         return t["first"] / 1000, t["done"] / 1000, None, t["status"].replace("\n", " ")
     return run
 

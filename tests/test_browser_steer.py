@@ -60,6 +60,33 @@ def test_moving_alpha_beta_steers_the_running_picture(server, browser):  # noqa:
     page.close()
 
 
+def test_a_slider_value_the_server_refuses_is_said_on_the_page_and_the_run_goes_on(server, browser):  # noqa: F811
+    """Every style layer dragged to 0 mid-run: the server refuses the last one (outside the queue,
+    where a refusal would show nothing) and the page says so once, in a toast; the run paints on
+    with its last accepted weights."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1100})
+    page.goto(server)
+    _load(page)
+    page.click("#advanced > button")
+    _set_slider(page, "steps", 400)
+    page.click("#paint")
+    page.wait_for_function("/step [1-9]/.test(document.querySelector('#status').innerText)",
+                           timeout=120_000)
+    for layer in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"):
+        _set_slider(page, f"w_{layer}", 0)
+    page.wait_for_selector(".toast-body :text('Not applied')", timeout=15_000)
+    page.wait_for_timeout(500)
+    said = [t.inner_text() for t in page.query_selector_all(".toast-body") if "Not applied" in t.inner_text()]
+    assert len(said) == 1 and "all 0" in said[0], said
+    at = _step(page)
+    page.wait_for_function(f"(() => {{ const m = /step (\\d+) of/.exec(document.querySelector('#status')"
+                           f".innerText); return m && +m[1] > {at}; }})()", timeout=60_000)
+    assert "conv4_1 → 0 from step" in page.inner_text("#status")  # the last weight it took
+    page.click("#stop")
+    page.wait_for_selector("#status :text('Stopped')", timeout=60_000)
+    page.close()
+
+
 def _download(page, selector) -> bytes:
     with page.expect_download() as info:
         page.click(selector)

@@ -21,7 +21,7 @@ LAYER_WORDS = {"conv1_1": "Fine grain", "conv2_1": "Small strokes", "conv3_1": "
 
 # ---------------------------------------------------------------------------- page handlers
 def _show_live():
-    """The moment Paint is pressed: the live picture takes the before/after view's place."""
+    """The moment Refine is pressed: the live picture takes the before/after view's place."""
     return gr.update(visible=True), gr.update(visible=False)
 
 
@@ -31,16 +31,43 @@ def _arm(request: gr.Request):
     run.RUNS.arm(request.session_hash)
 
 
-def _check(request: gr.Request, *values):
-    """Paint's check, queued but beside the painting runs (so it never waits for them): a refusal
-    is shown at once, as a toast and in the status line."""
+def _ready(where: str, editor, values) -> tuple[str | None, str]:
+    """Paint's check, as /stylize will check the same values: ValueError with its sentence, or
+    the mask file (the brush strokes; None for the whole picture) and mask mode the run takes."""
+    mask = None
+    if where != "whole":
+        mask = masks.brushed((editor or {}).get("layers"))
+        if mask is None:
+            raise ValueError("brush over the photo (under 'Paint only where you choose') to mark where "
+                             "the painting goes, or choose 'The whole picture'")
+    content, styles, *_ = inputs({**dict(zip(API_PARAMS, values)), "mask": None}, max_side=256)
+    if mask is None:
+        return None, "inside"
+    masks.check(mask, content.size, where, len(styles))
+    return str(run.save_png(mask)), where  # a one-channel PNG: white = inside
+
+
+def _start(request: gr.Request, where: str, editor, *values):
+    """Paint pressed, all in one round trip outside the queue (the first frame waits for each
+    one): check it, turn the brush into the mask, show the live picture, arm Stop. A refusal
+    starts no run; _refused, chained on it, says why."""
     try:
-        inputs(dict(zip(API_PARAMS, values)), max_side=256)
+        mask, mode = _ready(where, editor, values)
+    except ValueError as e:
+        raise run.refuse(e, "Not painted") from None
+    _arm(request)
+    return (gr.update(visible=True), gr.update(visible=False), mask, mode,
+            "**Waiting for the machine…**", "")
+
+
+def _refused(where: str, editor, *values):
+    """After a refused Paint, queued (a refusal outside the queue shows nothing on the page): its
+    sentence in the status line, where the eyes are, and as a toast."""
+    try:
+        _ready(where, editor, values)
     except ValueError as e:
         yield "**Not painted.** " + run.sentence(e), ""
         raise run.refuse(e, "Not painted") from None
-    _arm(request)
-    yield "**Waiting for the machine…**", ""
 
 
 def _stop(request: gr.Request):
@@ -66,18 +93,6 @@ def _steer(request: gr.Request, ratio_exp, *weights):
                       tuple(float(b) for b, there in zip(blend, present) if there))
     except ValueError as e:  # an Error, not a Warning: outside the queue a Warning never reaches the page
         raise gr.Error(f"Not applied: {run.sentence(e)}", title="Slider", print_exception=False) from None
-
-
-def _brush(where: str, editor):
-    """Paint's first step: the brush strokes become the mask file the run (and the API) takes."""
-    if where == "whole":
-        return None, "inside"
-    layer = masks.brushed((editor or {}).get("layers"))
-    if layer is None:
-        raise run.refuse(ValueError("brush over the photo (under 'Paint only where you choose') to mark "
-                                    "where the painting goes, or choose 'The whole picture'"), "Not painted")
-    path = Path(run.save_png(layer))  # a one-channel PNG: white = inside
-    return str(path), where
 
 
 def _to_editor(path):
@@ -225,14 +240,15 @@ def build():
               " const wait = () => document.querySelector('#live > .wrap:not(.hide)') || Date.now() - t0 > 3000"
               " ? requestAnimationFrame(go) : setTimeout(wait, 50); wait(); }")
     paint_btn.click(None, js=scroll, **page)
+    checks = [where, editor, *api_inputs]
+    start = paint_btn.click(_start, checks, [live, compare, ui["mask"], ui["mask_mode"], status, details],
+                            queue=False, **page)
     light = dict(concurrency_limit=None, show_progress="hidden", **page)  # never waits for a run
-    paint_btn.click(_show_live, None, [live, compare], queue=False, **page).then(
-        _brush, [where, editor], [ui["mask"], ui["mask_mode"]], queue=False, **page).success(
-        _check, api_inputs, [status, details], **light).success(
-        stylize, api_inputs, api_name="stylize", **painting).success(
+    start.failure(_refused, checks, [status, details], **light)
+    start.success(stylize, api_inputs, api_name="stylize", **painting).success(
         lambda: gr.update(visible=False), None, live, queue=False, **page)
     refine_btn.click(_show_live, None, [live, compare], queue=False, **page).then(
-        _arm, None, None, **light).success(refine, [download, *api_inputs], **page, **painting).success(
+        _arm, None, None, queue=False, **page).success(refine, [download, *api_inputs], **page, **painting).success(
         lambda: gr.update(visible=False), None, live, queue=False, **page)
     # Stop reaches the runs' cancel Events, so a run ends with its best picture; not an API.
     stop_btn.click(_stop, None, None, queue=False, **page)
@@ -242,7 +258,9 @@ def build():
     # the sliders reach the running picture like Stop does: outside the queue, through the session
     knobs = [ui["ratio_exp"], *(ui[f"w_{l}"] for l in STYLE_LAYERS), *(ui[f"blend_{i}"] for i in (1, 2, 3))]
     for knob in knobs:
-        knob.change(_steer, [*knobs, ui["style_2"], ui["style_3"]], None, queue=False, **page)
+        # a refusal outside the queue shows nothing on the page: said again inside it, as a toast
+        knob.change(_steer, [*knobs, ui["style_2"], ui["style_3"]], None, queue=False, **page).failure(
+            _steer, [*knobs, ui["style_2"], ui["style_3"]], None, **light)
     ui["content"].change(_to_editor, ui["content"], editor, queue=False, **page)
     return ui["content"], ui["style"]
 

@@ -32,7 +32,7 @@ def paint_run(content, styles, settings: Settings, request, note: str = "", init
             frames = run.frames(content, styles, settings, None if run.ON_ZEROGPU else cancel, init_image,
                                 mask, None if run.ON_ZEROGPU else steering.controls, started,
                                 run.FINISH.seconds)
-            ending = "Done"
+            ending, shown = "Done", False
             for f in frames:
                 lapse.add(f.image, f.step)
                 changes = steering.changes(f.steered)
@@ -43,7 +43,11 @@ def paint_run(content, styles, settings: Settings, request, note: str = "", init
                     f.done = True
                 curve.add(f)
                 if not f.done:
-                    yield (f.image, *progress.status(f, clock, said), curve.chart(f.total),
+                    # not on the first frame: a page's first chart loads the plotting code, whose
+                    # requests would queue before the picture's and delay it by a few tenths
+                    chart = curve.chart(f.total) if shown else gr.skip()
+                    shown = True
+                    yield (f.image, *progress.status(f, clock, said), chart,
                            gr.skip(), gr.skip(), gr.update(interactive=False), gr.skip(), gr.skip())
                     continue
                 if cancel.is_set():  # ZeroGPU's run cannot be asked for its best: it shows the latest
