@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import socket
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -27,13 +28,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
-    """The real app (its queue, limits, warm-up) on a free local port; yields its URL."""
+@contextmanager
+def serving():
+    """The real app (its queue, limits, warm-up) in this process on a free local port: its URL."""
     _, url, _ = app.launch(app.demo, prevent_thread_lock=True, server_name="127.0.0.1",
                            server_port=free_port(), quiet=True)
-    yield url
-    app.demo.close()
+    try:
+        yield url
+    finally:
+        app.demo.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    with serving() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

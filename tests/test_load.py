@@ -49,12 +49,9 @@ def test_concurrent_visitors_cancelling_and_sending_bad_files(server):
 @pytest.fixture(scope="module")
 def in_process():
     """The real app served from this process, so the test can count what it holds."""
-    import app
-    from test_app import free_port
-    _, url, _ = app.launch(app.demo, prevent_thread_lock=True, server_name="127.0.0.1",
-                           server_port=free_port(), quiet=True)
-    yield url
-    app.demo.close()
+    from test_app import serving
+    with serving() as url:
+        yield url
 
 
 def server_counters() -> dict:
