@@ -208,6 +208,13 @@ def test_the_api_pages_sample_pictures_are_examples_this_server_serves_and_takes
     client = Client(server, verbose=False)
     result = client.predict(*map(handle_file, urls), size=64, steps=5, pyramid=False, api_name="/stylize")
     assert "Done" in result[1] and "64×4" in result[1], result[1]  # chelsea.jpg is 451×300
+    # /video's sample: the example clip and painting, not Gradio's stock video of the world
+    info = httpx.get(server + "gradio_api/info").json()["named_endpoints"]["/video"]["parameters"]
+    urls = [p["example_input"]["url"] for p in info[:2]]
+    for url, local in zip(urls, ("clips/chelsea_pan.mp4", "styles/starry_night.jpg")):
+        assert url.startswith(server) and httpx.get(url).content == (examples / local).read_bytes()
+    _, status, clip, _ = client.predict(*map(handle_file, urls), seconds=10, size=64, api_name="/video")
+    assert "Done" in status and "12 frames" in status and Path(clip["value"]).stat().st_size > 1000, status
 
 
 def test_refine_continues_from_the_result_at_a_larger_size(images, tmp_path):

@@ -8,8 +8,9 @@ This component skips all of that: nst.intake.open_image does the opening, with a
 Gradio still checks, before preprocess, that the path was uploaded to its cache (so a caller
 cannot name a server file), and launch(max_file_size=...) still bounds the upload.
 
-With `example`, the API page's sample code sends that file of examples/ (served by this app, see
-app.launch's allowed_paths) instead of Gradio's stock picture of a bus.
+With `example` (or with_example() for another input, such as the Video tab's clip), the API
+page's sample code sends that file of examples/ (served by this app, see app.launch's
+allowed_paths) instead of Gradio's stock picture of a bus or video of the world.
 """
 from __future__ import annotations
 
@@ -45,10 +46,16 @@ def image_input(example: Path | None = None, **kwargs) -> gr.Image:
     """
     img = gr.Image(**{**kwargs, "type": "filepath", "image_mode": None})
     img.preprocess = types.MethodType(_preprocess, img)  # deepcopies of the block rebind it
-    img.async_move_resource_to_block_cache = types.MethodType(_to_cache, img)
+    return with_example(img, example)
+
+
+def with_example(block: gr.components.Component, example: Path | None = None):
+    """A file input whose API sample sends `example` (a file of examples/, by this server's URL),
+    and which reads such a URL from disk (_to_cache)."""
+    block.async_move_resource_to_block_cache = types.MethodType(_to_cache, block)
     if example is not None:  # the app by a weak reference: the per-visitor copies of a block share it
-        img.example_payload = functools.partial(_example_payload, example, weakref.ref(Context.root_block))
-    return img
+        block.example_payload = functools.partial(_example_payload, example, weakref.ref(Context.root_block))
+    return block
 
 
 def _example_payload(path: Path, app: weakref.ref) -> dict:
@@ -59,11 +66,12 @@ def _example_payload(path: Path, app: weakref.ref) -> dict:
     return handle_file(f"{base.rstrip('/')}{FILE_ROUTE}{quote(str(path))}" if base else path)
 
 
-async def _to_cache(self: gr.Image, url_or_path):
+async def _to_cache(self, url_or_path):
     """Gradio fetches a URL input over HTTP, and its SSRF guard refuses this server's own loopback
     or private address, so the sample code would fail where it is most often run: an example
     file named by this server's URL is read from disk instead (anyone may fetch it anyway)."""
-    return await gr.Image.async_move_resource_to_block_cache(self, _example_file(url_or_path) or url_or_path)
+    move = type(self).async_move_resource_to_block_cache
+    return await move(self, _example_file(url_or_path) or url_or_path)
 
 
 def _example_file(url) -> str | None:

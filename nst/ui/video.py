@@ -14,8 +14,8 @@ from ..settings import Settings
 from ..video import paint_clip
 from . import run
 from .contract import _number
-from .examples import EXAMPLES, STYLES, picker, thumbs
-from .image_input import image_input
+from .examples import EXAMPLES, SAMPLE_PAINTING, STYLES, picker, thumbs
+from .image_input import image_input, with_example
 from .paint import _arm, _stop
 
 CLIP_SECONDS = 10.0  # the longest clip this page takes
@@ -118,10 +118,10 @@ def build():
                 "([Ruder et al. 2016](https://arxiv.org/abs/1604.08610)).", elem_classes="caption")
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
-            clip = gr.Video(label="Clip", sources=["upload"], height=220, elem_id="clip", value=str(EXAMPLE_CLIP),
-                            include_audio=True)
-            style = image_input(label="Painting", height=180, elem_id="video_style", sources=["upload"],
-                                value=str(STYLES[0]))
+            clip = with_example(gr.Video(label="Clip", sources=["upload"], height=220, elem_id="clip",
+                                         value=str(EXAMPLE_CLIP), include_audio=True), EXAMPLE_CLIP)
+            style = image_input(SAMPLE_PAINTING, label="Painting", height=180, elem_id="video_style",
+                                sources=["upload"], value=str(STYLES[0]))
             gallery = thumbs(STYLES, "Example paintings")
             seconds = gr.Slider(10, run.MAX_SECONDS, DEFAULT_SECONDS, step=5, label="Seconds for the whole clip",
                                 elem_id="video_seconds")
