@@ -44,7 +44,8 @@ class Controls:
             self._shape = (n_layers, n_styles)
             self._settings = settings if settings is not None else self._settings
             self._limits = limits if limits is not None else self._limits
-            self._check(self._values)
+            if any(v is not None for v in self._values.values()):  # knobs set before the run
+                self._check(self._values)
 
     def set(self, **changes) -> int:
         """Change some knobs (ratio=, layer_weights=, style_blend=); returns the new version.

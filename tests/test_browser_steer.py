@@ -69,11 +69,15 @@ def test_a_slider_value_the_server_refuses_is_said_on_the_page_and_the_run_goes_
     _load(page)
     page.click("#advanced > button")
     _set_slider(page, "steps", 400)
+    page.wait_for_timeout(300)
     page.click("#paint")
-    page.wait_for_function("/step [1-9]/.test(document.querySelector('#status').innerText)",
+    page.wait_for_function("/step [1-9]\\d* of 400/.test(document.querySelector('#status').innerText)",
                            timeout=120_000)
-    for layer in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"):
+    for layer in ("conv1_1", "conv2_1", "conv3_1", "conv4_1"):
         _set_slider(page, f"w_{layer}", 0)
+    # taken in the order typed (one event for all the sliders), conv5_1 the only one left
+    page.wait_for_selector("#status :text('conv4_1 → 0 from step')", timeout=30_000)
+    _set_slider(page, "w_conv5_1", 0)
     page.wait_for_selector(".toast-body :text('Not applied')", timeout=15_000)
     page.wait_for_timeout(500)
     said = [t.inner_text() for t in page.query_selector_all(".toast-body") if "Not applied" in t.inner_text()]

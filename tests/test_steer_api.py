@@ -68,6 +68,21 @@ def test_page_sliders_reach_the_sessions_run_by_slot():
     assert run.STEERINGS.get("me") is None  # the run ended: nothing left to steer
 
 
+def test_the_page_sends_slider_values_one_at_a_time_the_latest_last():
+    """Each call carries every slider's value and is applied on arrival, outside the queue. With
+    one event per slider, two sliders moved together raced and the older values could land last
+    (seen in CI: conv4_1 typed to 0, the run left at 0.2). All sliders are one event whose page
+    side sends one call at a time and then the latest values (Gradio's always_last)."""
+    import app
+
+    config = app.demo.get_config_file()
+    ids = {c["props"].get("elem_id"): c["id"] for c in config["components"]}
+    sliders = {ids[e] for e in ("ratio", "w_conv1_1", "w_conv3_1", "w_conv5_1", "blend_2")}
+    carrying = [d for d in config["dependencies"] if sliders & {t[0] for t in d["targets"] if t[1] == "change"}]
+    assert len(carrying) == 1, [d["targets"] for d in carrying]
+    assert sliders <= {t[0] for t in carrying[0]["targets"]} and carrying[0]["trigger_mode"] == "always_last"
+
+
 def _slider_call(url: str, client, elem_id: str, values: list):
     """What the page sends when a slider moves: paint._steer (page only, outside the queue, so not
     an API name gradio_client can call) by its index, in the session of the client's run."""

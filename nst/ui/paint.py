@@ -40,7 +40,9 @@ def _ready(where: str, editor, values) -> tuple[str | None, str]:
         if mask is None:
             raise ValueError("brush over the photo (under 'Paint only where you choose') to mark where "
                              "the painting goes, or choose 'The whole picture'")
-    content, styles, *_ = inputs({**dict(zip(API_PARAMS, values)), "mask": None}, max_side=256)
+    # the rest as /stylize checks it; the new mask against the photo below
+    content, styles, *_ = inputs({**dict(zip(API_PARAMS, values)), "mask": None, "mask_mode": "inside"},
+                                 max_side=256)
     if mask is None:
         return None, "inside"
     masks.check(mask, content.size, where, len(styles))
@@ -257,10 +259,13 @@ def build():
     ui["preset"].change(lambda: (0, 0, 0), None, [ui["steps"], ui["size"], ui["seconds"]], queue=False, **page)
     # the sliders reach the running picture like Stop does: outside the queue, through the session
     knobs = [ui["ratio_exp"], *(ui[f"w_{l}"] for l in STYLE_LAYERS), *(ui[f"blend_{i}"] for i in (1, 2, 3))]
-    for knob in knobs:
-        # a refusal outside the queue shows nothing on the page: said again inside it, as a toast
-        knob.change(_steer, [*knobs, ui["style_2"], ui["style_3"]], None, queue=False, **page).failure(
-            _steer, [*knobs, ui["style_2"], ui["style_3"]], None, **light)
+    # One event for all of them, so a value sent later is never overtaken by an earlier one:
+    # a change event sends at most one call at a time and then the latest values (always_last),
+    # where one event per slider would race (two sliders moved at once, applied in either order).
+    # A refusal outside the queue shows nothing on the page: said again inside it, as a toast.
+    steering = [*knobs, ui["style_2"], ui["style_3"]]
+    gr.on([knob.change for knob in knobs], _steer, steering, None, queue=False, **page).failure(
+        _steer, steering, None, **light)
     ui["content"].change(_to_editor, ui["content"], editor, queue=False, **page)
     return ui["content"], ui["style"]
 
