@@ -181,6 +181,8 @@ def test_a_refused_upload_is_named_on_both_tabs(server, browser, files):  # noqa
     assert any("Please add the photo" in t.inner_text() for t in page.query_selector_all(".toast-body"))
     page.wait_for_timeout(500)
     _not_dimmed(page, "#paint")
+    # said in the status line and a toast, not also as an "Error" badge over the empty picture box
+    assert page.query_selector("#live .wrap:not(.hide) .error") is None  # (a .hide wrap is transparent)
 
     page.get_by_role("tab", name="Explore").click()
     page.set_input_files("#explore-image input[type=file]", str(files / "notes.jpg"))

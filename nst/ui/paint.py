@@ -243,8 +243,9 @@ def build():
               " ? requestAnimationFrame(go) : setTimeout(wait, 50); wait(); }")
     paint_btn.click(None, js=scroll, **page)
     checks = [where, editor, *api_inputs]
+    # no progress shown: a refusal would mark the live picture's box "Error" (the sentence is enough)
     start = paint_btn.click(_start, checks, [live, compare, ui["mask"], ui["mask_mode"], status, details],
-                            queue=False, **page)
+                            queue=False, show_progress="hidden", **page)
     light = dict(concurrency_limit=None, show_progress="hidden", **page)  # never waits for a run
     start.failure(_refused, checks, [status, details], **light)
     start.success(stylize, api_inputs, api_name="stylize", **painting).success(
