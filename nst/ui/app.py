@@ -1,11 +1,11 @@
 """The page: both tabs, their look, the queue, and launch() with this server's limits."""
 from __future__ import annotations
 
-import inspect
 import os
 import sys
 
 import gradio as gr
+from gradio.utils import get_function_params
 from PIL import Image
 
 from ..engine import run as run_once
@@ -124,8 +124,7 @@ def _name_refusals(blocks: gr.Blocks):
     for fn in blocks.fns.values():
         if fn.api_visibility != "public" or fn.fn is None:
             continue
-        names = [n for n, p in inspect.signature(fn.fn).parameters.items()
-                 if p.annotation not in (gr.Request, "gr.Request") and n != "request"]
+        names = [p[0] for p in get_function_params(fn.fn)]  # as the API page names them
         for block, name in zip(fn.inputs, names):
             if getattr(block, "_named_refusals", False):
                 continue  # shared by several endpoints: the first (the Paint tab's) names it
