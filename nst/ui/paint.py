@@ -21,7 +21,7 @@ LAYER_WORDS = {"conv1_1": "Fine grain", "conv2_1": "Small strokes", "conv3_1": "
 
 # ---------------------------------------------------------------------------- page handlers
 def _show_live():
-    """The moment Refine is pressed: the live picture takes the before/after view's place."""
+    """The moment Paint or Refine is pressed: the live picture takes the before/after view's place."""
     return gr.update(visible=True), gr.update(visible=False)
 
 
@@ -58,8 +58,7 @@ def _start(request: gr.Request, where: str, editor, *values):
     except ValueError as e:
         raise run.refuse(e, "Not painted") from None
     _arm(request)
-    return (gr.update(visible=True), gr.update(visible=False), mask, mode,
-            "**Waiting for the machine…**", "")
+    return (*_show_live(), mask, mode, "**Waiting for the machine…**", "")
 
 
 def _refused(where: str, editor, *values):
