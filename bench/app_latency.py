@@ -19,7 +19,8 @@ from gradio_client import Client, handle_file
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-BUDGETS = {"quick": 15, "balanced": 45, "best": 120}
+
+from nst.settings import PRESETS as BUDGETS  # noqa: E402  (preset -> seconds)
 
 
 PHOTO, PAINTING = ROOT / "examples/photos/chelsea.jpg", ROOT / "examples/styles/swirling_night.jpg"
@@ -100,7 +101,7 @@ def main(url: str, runs: int = 3, presets: str = "quick", page: bool = False) ->
           "|---|---|---|---|---|---|---|")
     for r in rows:
         first, total = statistics.median(r["first_s"]), statistics.median(r["final_s"])
-        print(f"| {r['preset']} ({r['budget_s']} s) | {len(r['first_s'])} | {first:.2f} s ({max(r['first_s']):.2f} s) "
+        print(f"| {r['preset']} ({r['budget_s']:g} s) | {len(r['first_s'])} | {first:.2f} s ({max(r['first_s']):.2f} s) "
               f"| {total:.1f} s | {total / r['budget_s']:.2f} | {r['size']} | {r['steps']} |")
     out = ROOT / "bench" / "results" / f"app-latency-{'page' if page else 'api'}-{host_kind(info)}.json"
     out.write_text(json.dumps({"machine": info, "measured": how, "rows": rows}, indent=1) + "\n")
