@@ -44,7 +44,7 @@ FRAME_SECONDS = 0.3  # a frame at least this often: 2-5 frames/s on any device, 
 QUEUE_SIZE = int(os.environ.get("NST_QUEUE_SIZE", 20))
 MAX_FILE_MB = 15
 WORK_SIDE = 2048  # inputs are shrunk to this long side on arrival (the engine resizes anyway)
-_PNG_DIR = Path(tempfile.gettempdir()) / "nst-app"
+_OUT_DIR = Path(tempfile.gettempdir()) / "nst-app"  # results wait here to be served (Gradio copies them)
 
 
 # ---------------------------------------------------------------------------- refusals
@@ -274,15 +274,19 @@ def failure(err: Exception) -> gr.Error:
                     title="The run stopped")
 
 
+def out_path(name: str, suffix: str) -> Path:
+    """A fresh file name for a result to serve: `name`-<random>`suffix` in this app's folder."""
+    _OUT_DIR.mkdir(exist_ok=True)
+    return _OUT_DIR / f"{name}-{uuid.uuid4().hex[:8]}{suffix}"
+
+
 def save_png(img: Image.Image) -> str:
-    _PNG_DIR.mkdir(exist_ok=True)
-    path = _PNG_DIR / f"stylized-{img.width}x{img.height}-{uuid.uuid4().hex[:8]}.png"
+    path = out_path(f"stylized-{img.width}x{img.height}", ".png")
     img.save(path)
     return str(path)
 
 
 def save_timelapse(lapse) -> str:
-    _PNG_DIR.mkdir(exist_ok=True)
-    return str(lapse.write(_PNG_DIR / f"timelapse-{uuid.uuid4().hex[:8]}.webp"))
+    return str(lapse.write(out_path("timelapse", ".webp")))
 
 

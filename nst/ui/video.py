@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import time
-import uuid
 from pathlib import Path
 
 import gradio as gr
@@ -106,8 +105,7 @@ def video(clip: str, style: str, seconds: float = DEFAULT_SECONDS, size: int = 0
 
 
 def _save_clip(frames, fps, sound_from) -> str:
-    run._PNG_DIR.mkdir(exist_ok=True)  # where the page's PNGs and time-lapses wait to be served
-    return str(clipio.write_clip(frames, run._PNG_DIR / f"painted-clip-{uuid.uuid4().hex[:8]}.mp4", fps, sound_from))
+    return str(clipio.write_clip(frames, run.out_path("painted-clip", ".mp4"), fps, sound_from))
 
 
 def build():
