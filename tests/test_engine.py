@@ -3,6 +3,7 @@ asked, repeats with a seed, stops when told, and refuses bad settings with a sen
 import contextlib
 import functools
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from nst import Settings, engine, images, stylize
 from nst.engine import Objective, paper_losses, plan_levels, run
 
 FAST = dict(size=40, steps=30, frame_every=5)
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def _pixels(img) -> np.ndarray:
@@ -129,6 +131,23 @@ def test_lbfgs_in_fp32_paints_too(photo, painting):
     assert out.info["optimizer"] == "lbfgs" and out.info["precision"] == "fp32"
     ours = paper_losses(out.image, photo, painting)["style"]
     assert ours < 0.5 * paper_losses(photo.resize(out.image.size), photo, painting)["style"]
+
+
+def test_lbfgs_with_its_line_search_paints_a_large_picture_from_the_photo():
+    """The paper's optimizer, asked for by name on a 512 px photo. torch's first L-BFGS step is
+    1/|g|_1 along -g: on half a million pixels it moved no pixel by 1e-4 grey levels, the loss
+    did not change in fp32, and the line search then moved a pixel by 5e5 grey levels and ended
+    in NaN (seen from the CLI). conv2_1 alone keeps the evaluations cheap."""
+    from PIL import Image
+    photo = Image.open(EXAMPLES / "photos" / "chelsea.jpg")
+    painting = Image.open(EXAMPLES / "styles" / "starry_night.jpg")
+    layers = ("conv2_1",)
+    s = Settings(size=512, steps=4, pyramid=False, optimizer="lbfgs", init="content",
+                 content_layers=layers, style_layers=layers)
+    out = run(photo, painting, s)
+    assert out.image.size == (512, 341) and out.info["optimizer"] == "lbfgs"
+    assert out.losses["style"] < 0.5 * paper_losses(photo.resize(out.image.size), photo, painting,
+                                                    s)["style"]
 
 
 def test_style_blend_weighs_the_styles(photo, painting):
