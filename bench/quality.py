@@ -141,11 +141,18 @@ def bench_pair(photo: str, painting: str, runs: list[tuple[str, list]], evals: i
     trace, _ = textbook(content, style, JUDGE_SIDE, evals)
     print(f"  {photo} x {painting}: textbook {evals} evals in {trace[-1][0]:.1f} s, L {trace[-1][1]:.4g}",
           flush=True)
-    out = {"pair": [photo, painting], "textbook": [[round(t, 3), L] for t, L in trace], "runs": []}
+    out = {"pair": [photo, painting], "textbook": [[round(t, 3), L] for t, L in trace], "runs": [],
+           "failed": []}
     for label, flags in runs:
         png = tmp / f"{photo}-{painting}-{label}.png"
-        row = {"run": label, "flags": flags,
-               **run_cli(PHOTOS / f"{photo}.jpg", PAINTINGS / f"{painting}.jpg", png, flags)}
+        try:
+            row = {"run": label, "flags": flags,
+                   **run_cli(PHOTOS / f"{photo}.jpg", PAINTINGS / f"{painting}.jpg", png, flags)}
+        except subprocess.CalledProcessError as e:  # one method failing must not lose the others
+            said = (e.stderr or "").strip().splitlines()[-1:] or [f"exit code {e.returncode}"]
+            out["failed"].append({"run": label, "flags": flags, "error": said[0]})
+            print(f"  {label}: failed: {said[0]}", flush=True)
+            continue
         L = judge(open_image(png), content, style)
         budget = float(flags[flags.index("--seconds") + 1]) if "--seconds" in flags else row["wall_s"]
         reach = time_to_reach(trace, L)
@@ -178,6 +185,8 @@ def table(result: dict) -> str:
             lines.append(f"| {' x '.join(p['pair'])} | {r['run']} | {r['wall_s']:.1f} | {r['size']} | "
                          f"{r['steps']} | {r['arithmetic']} | {r['L']:.3e} | {r['textbook_L_same_time']:.3e} | "
                          f"{reach_s} | {ratio_s} | {'yes' if met else 'no'} |")
+        lines += [f"| {' x '.join(p['pair'])} | {r['run']} | failed: {r['error']} |" + " |" * 8
+                  for r in p.get("failed", [])]
     return "\n".join(lines)
 
 
@@ -191,11 +200,19 @@ def plot(result: dict, path: Path) -> None:
     cols = min(2, len(pairs))
     rows = math.ceil(len(pairs) / cols)
     W, H, pad = 520, 340, 56
-    img = Image.new("RGB", (cols * W, rows * H + 30), "white")
-    d = ImageDraw.Draw(img)
     palette = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14), (23, 190, 207)]
     labels = list(dict.fromkeys(r["run"] for p in pairs for r in p["runs"]))
     colours = {"textbook": (60, 60, 60), **{n: palette[i % len(palette)] for i, n in enumerate(labels)}}
+    names = {n: "textbook L-BFGS, 512 px" if n == "textbook" else n for n in colours}
+    legend, x, row = {}, 10, 0  # the legend wraps onto as many rows as its labels need
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    for n, label in names.items():
+        width = 16 + int(measure.textlength(label)) + 24
+        if x + width > cols * W and x > 10:
+            x, row = 10, row + 1
+        legend[n], x = (x, row), x + width
+    img = Image.new("RGB", (cols * W, rows * H + 20 * (row + 1) + 10), "white")
+    d = ImageDraw.Draw(img)
     for k, p in enumerate(pairs):
         ox, oy = (k % cols) * W, (k // cols) * H
         trace, pts = p["textbook"], [(r["wall_s"], r["L"], r["run"]) for r in p["runs"]]
@@ -214,12 +231,10 @@ def plot(result: dict, path: Path) -> None:
             v = 10 ** (ylo + frac * (yhi - ylo))
             d.text((ox + 4, Y(v) - 6), f"{v:.2e}", fill="black")
         d.text((ox + pad, oy + 8), f"{' x '.join(p['pair'])}: L at {JUDGE_SIDE} px vs seconds", fill="black")
-    x = 10
     for name, c in colours.items():
-        label = "textbook L-BFGS, 512 px" if name == "textbook" else name
-        d.rectangle([x, rows * H + 10, x + 12, rows * H + 22], fill=c)
-        d.text((x + 16, rows * H + 10), label, fill="black")
-        x += 16 + int(d.textlength(label)) + 24
+        x, y = legend[name][0], rows * H + 10 + 20 * legend[name][1]
+        d.rectangle([x, y, x + 12, y + 12], fill=c)
+        d.text((x + 16, y), names[name], fill="black")
     img.save(path)
 
 
