@@ -224,6 +224,9 @@ def _one_photo(a) -> None:
     if a.timelapse:
         _check_output(Path(a.timelapse), (".webp",), "a .webp file for the time-lapse")
     content, *styles = [_open(p) for p in [a.content, *a.styles]]
+    if s.seconds is not None:  # the steps get the budget less this command's start and finish
+        machine.check_budget(s, content.size, seconds=s.seconds - machine.process_age() - _finishing(
+            s, content.size, bool(a.timelapse)))
     mask = masks.open_mask(a.mask) if a.mask else None
     if mask is not None:
         masks.check(mask, content.size, s.mask_mode, len(styles))

@@ -40,6 +40,7 @@ NEED_AT_256 = {"adam": 11.0, "adam+lbfgs": 7.0, "lbfgs": 7.0}
 NEED_POWER = 0.9  # ... times (pixels / 256^2) to this power
 FIRST_FRAME = 0.6  # s: the first level is sized so that its set-up and first step take this
 BF16_GAIN = 1.15  # bf16 must be measured this much faster than fp32 to be chosen
+OVERRUN = 1.1  # a budget's tolerance: a given size or steps predicted to need more is refused
 
 
 # ---------------------------------------------------------------------------- devices
@@ -428,6 +429,39 @@ def plan(settings: Settings, wh: tuple[int, int], seconds: float, sp: Speed | No
     steps = settings.steps or fit_steps(size)
     return Plan(size, steps, precision, optimizer,
                 cost(sp, precision, optimizer, wh, levels(size, steps)), seconds)
+
+
+def check_budget(settings: Settings, wh: tuple[int, int], sp: Speed | None = None, *,
+                 seconds: float | None = None, max_size: int = LARGEST, measure: bool = True) -> None:
+    """Refuse in words a size, or a number of steps, given with a budget that cannot hold it on
+    this machine: even the least plan around it (one step at that size; those steps at the
+    smallest size), predicted from the measured speed, would end after OVERRUN x the budget.
+    Run, it would end long after the time its caller was promised (seen: 512 px in bf16 with
+    45 s ran 120 s on a CPU that emulates bf16). `seconds`: what the steps may take (default the
+    whole budget; the CLI takes off its own start and finish). The budget plans both, or
+    neither is given: nothing to check. No model (measure=False): nothing is said."""
+    s = settings
+    if s.seconds is None or s.levels or (s.size is None) == (s.steps is None):
+        return
+    sp = sp or speed(s.device, s.weights, measure=measure)
+    if sp is None:
+        return
+    seconds = s.seconds if seconds is None else seconds
+    p = plan(s, wh, seconds, sp, max_size=max_size)
+    predicted = p.seconds + s.seconds - seconds
+    if predicted <= OVERRUN * s.seconds:
+        return
+    if s.size is not None:
+        said = (f"{s.seconds:g} s cannot hold a {s.size} px picture in {p.precision} on this "
+                f"machine: even one step is predicted to end after about {predicted:.0f} s. Give "
+                f"more seconds or a smaller size, or leave the size to the budget")
+    else:
+        said = (f"{s.steps} steps do not fit in {s.seconds:g} s on this machine, even at "
+                f"{p.size} px: about {predicted:.0f} s predicted. Give fewer steps or more seconds, "
+                f"or leave the steps to the budget")
+    if p.precision == "bf16" and not sp.bf16_faster():
+        said += " (bf16 was measured slower than fp32 here: precision auto would take fp32)"
+    raise ValueError(said + ".")
 
 
 def first_side(sp: Speed, precision: str, wh, size: int) -> int:

@@ -51,6 +51,29 @@ def test_given_size_or_steps_win_over_the_budget():
     assert sized.size == 192 and 24 <= sized.seconds <= 30
 
 
+def test_a_size_or_steps_the_budget_cannot_hold_is_refused_in_words():
+    """Given with a budget, a size whose one step, or steps that even at the smallest size, would
+    end far past it are refused before the run (seen: 512 px in bf16 asked for 45 s took 120 s on
+    a CPU that emulates bf16); what fits, or just fits, runs."""
+    sp = fake_speed(fp32=0.5, bf16=8.0)  # 0.5 s a step at 256 x 256 px, bf16 16x slower
+    wh = (300, 200)
+    machine.check_budget(Settings(seconds=30, size=512, device="cpu"), wh, sp)  # ~1.5 s a step
+    machine.check_budget(Settings(seconds=30, steps=40, device="cpu"), wh, sp)
+    machine.check_budget(Settings(seconds=30, size=4096, steps=5, device="cpu"), wh, sp)  # no plan
+    with pytest.raises(ValueError, match=r"^10 s cannot hold a 1536 px picture in fp32 on this machine: "
+                       r"even one step is predicted to end after about 24 s\. Give more seconds"):
+        machine.check_budget(Settings(seconds=10, size=1536, device="cpu"), wh, sp)
+    with pytest.raises(ValueError, match=r"precision auto would take fp32"):
+        machine.check_budget(Settings(seconds=10, size=384, precision="bf16", optimizer="adam",
+                                      device="cpu"), wh, sp)
+    with pytest.raises(ValueError, match=r"^500 steps do not fit in 10 s on this machine, even at 128 px"):
+        machine.check_budget(Settings(seconds=10, steps=500, device="cpu"), wh, sp)
+    # the CLI takes its own start and finish off: what fits the whole budget may not fit the rest
+    machine.check_budget(Settings(seconds=10, size=768, device="cpu"), wh, sp)
+    with pytest.raises(ValueError, match=r"end after about 12 s"):
+        machine.check_budget(Settings(seconds=10, size=768, device="cpu"), wh, sp, seconds=4)
+
+
 def test_portrait_and_landscape_get_the_same_pixels():
     sp = fake_speed(fp32=0.5)
     a = machine.plan(Settings(seconds=45, device="cpu"), (1500, 1000), 45, sp)

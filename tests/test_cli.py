@@ -86,6 +86,22 @@ def test_bad_input_exits_2_with_one_line(files, capsys, monkeypatch, args, says)
     assert "Traceback" not in err and not (files / "out.png").exists()
 
 
+@pytest.mark.parametrize("flags, says", [
+    (["--seconds", "3", "--size", "3072"], r"^nst: error: 3 s cannot hold a 3072 px picture in fp32 on "
+     r"this machine: even one step is predicted to end after about \d+ s\."),
+    (["--preset", "quick", "--steps", "20000"], r"^nst: error: 20000 steps do not fit in 15 s on this "
+     r"machine, even at 128 px: about \d+ s predicted\."),
+])
+def test_a_budget_that_cannot_hold_the_size_or_steps_is_refused_before_the_run(files, flags, says):
+    """Run, they would end minutes after the time asked for; the command says so at once."""
+    out = files / "out.png"
+    r = subprocess.run([sys.executable, "-m", "nst", str(files / "photo.png"), str(files / "painting.jpg"),
+                        "-o", str(out), "-q", "--precision", "fp32", *flags],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and re.match(says, r.stderr) and r.stderr.count("\n") == 1, r.stderr
+    assert not out.exists()
+
+
 def test_unwritable_output_is_refused_before_the_run(files, capsys):
     code = main([str(files / "photo.png"), str(files / "painting.jpg"), "-o",
                  str(files / "no_dir" / "out.png")])

@@ -97,6 +97,18 @@ def test_values_the_sliders_never_allow_are_refused_in_words(bad, client, files)
     assert_still_serving(client, files)
 
 
+@pytest.mark.parametrize("kw, says", [
+    (dict(seconds=1, size=768, steps=0), "1 s cannot hold a 768 px picture in "),
+    (dict(seconds=1, size=0, steps=800), "800 steps do not fit in 1 s on this machine"),
+], ids=["size", "steps"])
+def test_a_budget_that_cannot_hold_the_size_or_steps_is_refused_in_words(kw, says, client, files):
+    """Each value is inside its range, together they would end far past the time asked for: the
+    server says so from its measured speed before any run, and says what to change."""
+    msg = refusal(client, files / "photo.jpg", files / "style.jpg", **kw)
+    assert says in msg and "leave the" in msg, msg
+    assert_still_serving(client, files)
+
+
 def _raw_call(url: str, data: list) -> str:
     """A hand-written HTTP call, as a script would make it, bypassing gradio_client."""
     r = httpx.post(url + "gradio_api/call/stylize", json={"data": data}, timeout=60)

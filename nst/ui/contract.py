@@ -8,7 +8,7 @@ import time
 
 import gradio as gr
 
-from .. import images, masks
+from .. import images, machine, masks
 from ..settings import COLORS, INITS, LAYERS, OPTIMIZERS, POOLINGS, PRECISIONS, PRESETS, STYLE_LAYERS, Settings, preset
 from . import run
 from .stream import paint_run
@@ -100,6 +100,8 @@ def inputs(p: dict, max_side: int = run.WORK_SIDE):
     if not any(w.values()):
         raise ValueError("give at least one style layer (a scale of the painting) a weight above 0")
     s.validate(n_styles=len(styles), limits=run.LIMITS)
+    if not run.ON_ZEROGPU:  # there the run's GPU is not this process's device
+        machine.check_budget(s, content.size, max_size=run.LIMITS.max_size, measure=False)
     mask = None
     if p["mask"] not in (None, ""):
         mask = masks.open_mask(p["mask"])
@@ -172,7 +174,7 @@ def _doc() -> str:
         seed: for the noise start, 0 to {lim.max_seed}.
         mask: optional image marking where the painting goes (white, or opaque on a transparent layer = inside), drawn at the photo's proportions (Gatys et al. 2017, spatial control).
         mask_mode: inside (the painting inside the mask, the photo itself outside) | split (painting 1 inside, painting 2 = style_2 outside).
-        seconds: the time budget in seconds, 0 = the preset's; up to {run.MAX_SECONDS:.0f}.
+        seconds: the time budget in seconds, 0 = the preset's; up to {run.MAX_SECONDS:.0f}. A size, or steps, that this machine's measured speed says the budget cannot hold is refused before the run, in words.
 
     Returns:
         image: the picture so far, about three times a second; the last one is the best.
