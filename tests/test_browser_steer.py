@@ -68,6 +68,9 @@ def test_a_slider_value_the_server_refuses_is_said_on_the_page_and_the_run_goes_
     page.goto(server)
     _load(page)
     page.click("#advanced > button")
+    # a size and steps both given: a fixed-length run, long enough to steer on any machine (steps
+    # alone that the Quick budget cannot hold are refused before the run)
+    _set_slider(page, "size", 128)
     _set_slider(page, "steps", 400)
     page.wait_for_timeout(300)
     page.click("#paint")
