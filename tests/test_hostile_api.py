@@ -105,7 +105,7 @@ def test_a_budget_that_cannot_hold_the_size_or_steps_is_refused_in_words(kw, say
     """Each value is inside its range, together they would end far past the time asked for: the
     server says so from its measured speed before any run, and says what to change."""
     msg = refusal(client, files / "photo.jpg", files / "style.jpg", **kw)
-    assert says in msg and "leave the" in msg, msg
+    assert says in msg and "leave the" in msg and "A longer preset gives more seconds." in msg, msg
     assert_still_serving(client, files)
 
 

@@ -101,7 +101,10 @@ def inputs(p: dict, max_side: int = run.WORK_SIDE):
         raise ValueError("give at least one style layer (a scale of the painting) a weight above 0")
     s.validate(n_styles=len(styles), limits=run.LIMITS)
     if not run.ON_ZEROGPU:  # there the run's GPU is not this process's device
-        machine.check_budget(s, content.size, max_size=run.LIMITS.max_size, measure=False)
+        try:
+            machine.check_budget(s, content.size, max_size=run.LIMITS.max_size, measure=False)
+        except ValueError as e:  # the page gives seconds by its presets
+            raise ValueError(f"{e} A longer preset gives more seconds.") from None
     mask = None
     if p["mask"] not in (None, ""):
         mask = masks.open_mask(p["mask"])
