@@ -19,6 +19,7 @@ from PIL import Image
 from . import images, machine, masks
 from .controls import Controls
 from .losses import content_loss, gram, guided_style_loss, style_loss, temporal_loss, total_loss, tv_loss
+from .optim import make_optimizer
 from .settings import DEFAULT_SIZE, DEFAULT_STEPS, LAYERS, Settings
 from .vgg import load_vgg
 
@@ -209,22 +210,6 @@ def _blend(s: Settings, n_styles: int) -> list[float]:
     return [float(v) / sum(w) for v in w]
 
 
-def _make_optimizer(name: str, x: torch.Tensor, lr: float):
-    if name == "adam":
-        return torch.optim.Adam([x], lr=lr)
-    if name == "polish":
-        # After Adam has painted the picture, L-BFGS as the textbook runs it (no line search, one
-        # evaluation per step, long history); its first step is sized by _Descent.step.
-        return torch.optim.LBFGS([x], lr=1, max_iter=1, max_eval=1, history_size=100,
-                                 tolerance_grad=0, tolerance_change=0)
-    # max_iter=1: one iteration per step() call, so frames and cancel stay per step; the
-    # curvature history lives in the optimizer state and carries across calls. Without a line
-    # search the first step (1/|g|_1, tiny at these loss scales) gives a curvature pair of pure
-    # rounding noise and the next step overflows; strong Wolfe finds a real step (1-3 evals).
-    return torch.optim.LBFGS([x], lr=1, max_iter=1, max_eval=20, history_size=50,
-                             line_search_fn="strong_wolfe")
-
-
 # ---------------------------------------------------------------------------- stage 1: level plan
 def _layers_used(s: Settings) -> tuple:
     """The layers whose loss has a weight: only they limit how thin an image may be."""
@@ -331,7 +316,7 @@ class _Descent:
     def __init__(self, objective: Objective, x0: torch.Tensor, opt_name: str, lr: float):
         self.objective, self.opt_name, self.lr = objective, opt_name, lr
         self.x = x0.clone().requires_grad_(True)
-        self.opt = _make_optimizer(opt_name, self.x, lr)
+        self.opt = make_optimizer(opt_name, self.x, lr)
         self.best, self.best_loss, self.best_losses = self.x.detach().clone(), math.inf, {}
         self.seen, self.losses = self.best, {}  # the latest evaluated image and its losses
         self._last_eval = None  # (x, grad, loss) of the latest evaluation, for L-BFGS (below)
@@ -390,7 +375,7 @@ class _Descent:
         same picture, its first step sized afresh."""
         self.best_loss, self.best_losses, self._last_eval = math.inf, {}, None
         if self.opt_name != "adam":
-            self.opt = _make_optimizer(self.opt_name, self.x, self.lr)
+            self.opt = make_optimizer(self.opt_name, self.x, self.lr)
 
     def step(self):
         first_lbfgs = self.opt_name != "adam" and not self.opt.state

@@ -2,6 +2,9 @@
 asked, repeats with a seed, stops when told, and refuses bad settings with a sentence."""
 import contextlib
 import functools
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -148,6 +151,40 @@ def test_lbfgs_with_its_line_search_paints_a_large_picture_from_the_photo():
     assert out.image.size == (512, 341) and out.info["optimizer"] == "lbfgs"
     assert out.losses["style"] < 0.5 * paper_losses(photo.resize(out.image.size), photo, painting,
                                                     s)["style"]
+
+
+def test_adam_steps_as_torchs_adam_does():
+    """The engine's own Adam (nst/optim.py) against torch.optim.Adam on the same problem."""
+    from nst.optim import Adam
+    target = torch.linspace(-3, 5, 60).reshape(1, 3, 4, 5)
+    ours, theirs = torch.zeros_like(target, requires_grad=True), torch.zeros_like(target, requires_grad=True)
+    opt_ours, opt_theirs = Adam(ours, lr=0.3), torch.optim.Adam([theirs], lr=0.3)
+    for x, opt in ((ours, opt_ours), (theirs, opt_theirs)):
+        def closure(x=x, opt=opt):
+            opt.zero_grad(set_to_none=True)
+            loss = ((x - target) ** 4).sum()
+            loss.backward()
+            return loss
+        for _ in range(25):
+            opt.step(closure)
+    torch.testing.assert_close(ours, theirs)
+    assert float((ours - target).abs().max()) < 0.5 * float(target.abs().max())  # it did descend
+
+
+def test_a_first_run_in_a_fresh_process_does_not_load_the_compiler():
+    """torch's optimizers import torch._dynamo on first use (1.4-1.8 s of every command-line run
+    on a 2-core CPU, an eighth of Quick's budget); the engine, which never compiles, skips it:
+    Adam, the L-BFGS polish and the line-search L-BFGS all ran."""
+    code = ("import sys; from conftest import warm_photo, cool_painting; from nst import Settings, run; "
+            "run(warm_photo(), cool_painting(), Settings(size=48, steps=4, optimizer='adam')); "
+            "run(warm_photo(), cool_painting(), Settings(size=48, steps=4)); "
+            "run(warm_photo(), cool_painting(), Settings(size=32, steps=2, optimizer='lbfgs')); "
+            "print('torch._dynamo' in sys.modules)")
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, "-c", code], cwd=root / "tests", capture_output=True, text=True,
+                       timeout=300, env={**os.environ, "PYTHONPATH": str(root)})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False", "a run loaded torch's compiler"
 
 
 def test_style_blend_weighs_the_styles(photo, painting):
