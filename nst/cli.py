@@ -143,16 +143,19 @@ def _frame_path(out: Path, step: int) -> Path:
 def _paint(a, s: S.Settings, content, styles, out: Path, mask=None) -> None:
     from tqdm import tqdm
 
+    started = time.perf_counter() - machine.process_age()  # a budget counts this command's start
+    reserve = _finishing(s, content.size, bool(a.timelapse))
+    if s.seconds is not None:  # the steps get the budget less this command's start and finish
+        machine.check_budget(s, content.size, seconds=started + s.seconds - reserve - time.perf_counter())
     cancel = threading.Event()
     on_main = threading.current_thread() is threading.main_thread()  # signals need the main thread
     # Ctrl-C sets cancel: the engine finishes the step and yields the best picture, saved below
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set()) if on_main else None
     bar = tqdm(total=s.steps, unit="step", disable=a.quiet, dynamic_ncols=True)
     lapse = TimeLapse() if a.timelapse else None
-    started = time.perf_counter() - machine.process_age()  # a budget counts this command's start
     try:
         for frame in stylize(content, styles, s, cancel=cancel, mask=mask, started=started,
-                             reserve=_finishing(s, content.size, bool(lapse))):
+                             reserve=reserve):
             if lapse:
                 lapse.add(frame.image, frame.step)
             bar.total = frame.total
@@ -224,9 +227,6 @@ def _one_photo(a) -> None:
     if a.timelapse:
         _check_output(Path(a.timelapse), (".webp",), "a .webp file for the time-lapse")
     content, *styles = [_open(p) for p in [a.content, *a.styles]]
-    if s.seconds is not None:  # the steps get the budget less this command's start and finish
-        machine.check_budget(s, content.size, seconds=s.seconds - machine.process_age() - _finishing(
-            s, content.size, bool(a.timelapse)))
     mask = masks.open_mask(a.mask) if a.mask else None
     if mask is not None:
         masks.check(mask, content.size, s.mask_mode, len(styles))
