@@ -91,7 +91,7 @@ def main(url: str, runs: int = 3, presets: str = "quick", page: bool = False) ->
         rows.append({"preset": name, "budget_s": BUDGETS[name], "first_s": firsts, "final_s": totals,
                      "size": size[1] if size else "?", "steps": steps[1] if steps else "?"})
     from bench import host_kind, machine  # bench/bench.py
-    from nst.machine import resolve_device
+    from nst.speed import resolve_device
     info = machine(resolve_device("auto"))  # this machine: the server's where the URL is local
     flags = ", ".join(k for k, v in info.get("cpu_bf16_flags", {}).items() if v) or "none"
     how = "in Chromium, from the click on Paint" if page else "through /stylize"

@@ -27,9 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from nst import Settings, images, preset, run  # noqa: E402
-from nst import machine as policy  # noqa: E402
-from nst.engine import Objective, paper_losses  # noqa: E402
-from nst.machine import resolve_device  # noqa: E402
+from nst import budget, speed  # noqa: E402
+from nst.objective import Objective  # noqa: E402
+from nst.speed import resolve_device  # noqa: E402
+from nst.yardstick import paper_losses  # noqa: E402
 from nst.intake import open_image  # noqa: E402
 from nst.settings import STYLE_LAYERS  # noqa: E402
 from nst.vgg import POOL_AFTER, load_vgg  # noqa: E402
@@ -40,13 +41,13 @@ STYLE = ROOT / "examples" / "styles" / "swirling_night.jpg"
 
 
 def machine(device: torch.device) -> dict:
-    """The machine (nst.machine.describe: CPU model, vector unit, bf16/AMX flags, GPU) and what
-    its calibration measured: bf16 is used only where it was measured faster."""
-    sp = policy.speed(device)
-    return {**policy.describe(device), "python": platform.python_version(),
+    """The machine (nst.speed.describe: CPU model and family, vector unit, bf16/AMX flags, GPU)
+    and what its calibration measured: bf16 is used only where it was measured faster."""
+    sp = speed.measured(device)
+    return {**speed.describe(device), "python": platform.python_version(),
             "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
-            "bf16": sp.bf16_faster(), "calibration": sp.measured,
-            "matmul_peak_gflops": round(sp.peak_flops / 1e9, 1)}
+            "bf16": budget.bf16_faster(sp), "calibration": sp.measured,
+            "matmul_peak_gflops": {k: round(v / 1e9, 1) for k, v in sp.peak_flops.items()}}
 
 
 def host_kind(info: dict) -> str:
@@ -54,8 +55,10 @@ def host_kind(info: dict) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     if "gpu" in info:
         return f"cuda-{slug}-{info['cores']}c"
-    simd = f"-{info['simd'].lower()}" if info.get("simd") else ""  # two EPYCs: AVX2 / AVX512
-    return f"cpu-{slug}{simd}-{info['cores']}c"
+    # CPUs that share a name (three 'AMD EPYC's) differ in family and vector unit
+    family = f"-fam{info['cpu_family'].replace('/', 'm')}" if info.get("cpu_family") else ""
+    simd = f"-{info['simd'].lower()}" if info.get("simd") else ""
+    return f"cpu-{slug}{family}{simd}-{info['cores']}c"
 
 
 def sync(device: torch.device) -> None:
@@ -190,12 +193,12 @@ def bench_presets(device, names, content_img, style_img) -> list[dict]:
         photo = paper_losses(content_img.resize(frame.image.size), content_img, style_img)["style"]
         ours = paper_losses(frame.image, content_img, style_img)["style"]
         i = frame.info
-        rows.append({"preset": name, "budget_s": s.seconds, "size": i["size"], "steps": frame.step,
-                     "wall_s": round(wall, 1), "plan": i["taken"],
-                     "gflops_per_step": round(i["flops_per_step"] / 1e9, 1),
-                     "gflops_per_s": round(i.get("flops_per_s", 0) / 1e9, 1), "mfu": i.get("mfu"),
-                     "optimizer": frame.info["optimizer"], "precision": frame.info["precision"],
-                     "levels": frame.info["levels"], "style_loss_vs_photo": round(ours / photo, 3),
+        rows.append({"preset": name, "budget_s": s.seconds, "size": i.size, "steps": frame.step,
+                     "wall_s": round(wall, 1), "plan": i.taken,
+                     "gflops_per_step": round(i.flops_per_step / 1e9, 1),
+                     "gflops_per_s": round((i.flops_per_s or 0) / 1e9, 1), "mfu": i.mfu,
+                     "optimizer": frame.info.optimizer, "precision": frame.info.precision,
+                     "levels": frame.info.levels, "style_loss_vs_photo": round(ours / photo, 3),
                      **peak_memory_mb(device)})
         print(f"  preset {name}: {wall:.1f} s", flush=True)
     return rows

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from bench import host_kind, machine  # noqa: E402  (bench/bench.py)
-from nst.machine import resolve_device  # noqa: E402
+from nst.speed import resolve_device  # noqa: E402
 
 BUDGETS = [("--preset quick", 15.0), ("--seconds 30", 30.0), ("--preset balanced", 45.0)]
 

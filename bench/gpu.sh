@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On a CUDA machine, in under 10 minutes: this GPU's calibration, the tests that apply to CUDA,
 # the engine bench and the picture at each deadline against the textbook. Results go to $OUT
-# (default bench/results/gpu), seven files: the numbers README quotes.
+# (default bench/results/gpu), seven files: the numbers bench/README.md quotes.
 #
 #     bash bench/gpu.sh        # needs torch with CUDA, pytest, and requirements.txt's engine part
 #
@@ -39,10 +39,10 @@ step() {  # step NAME SECONDS FILE COMMAND...: run it under a time limit, its ou
 # 1. This GPU's calibration (fp32, bf16, L-BFGS; matmul peak), as the app measures it at start-up.
 step calibration 60 calibration.json $py -c '
 import json
-from nst import machine
-d = machine.resolve_device("cuda")
-sp = machine.speed(d, fresh=True)
-print(json.dumps({"machine": machine.describe(d), "bf16_faster": sp.bf16_faster(), **sp.to_json()}, indent=1))'
+from nst import budget, speed
+d = speed.resolve_device("cuda")
+sp = speed.measured(d, fresh=True)
+print(json.dumps({"machine": speed.describe(d), "bf16_faster": budget.bf16_faster(sp), **sp.to_json()}, indent=1))'
 # 2. The engine's tests on the default device, which is the GPU here: the pictures, the budgets,
 #    the losses' analytic gradients, steering and masks.
 step tests 180 tests.log $py -m pytest -q -x tests/test_engine.py tests/test_budget.py \

@@ -17,11 +17,10 @@ import argparse
 import json
 import platform
 import re
-import statistics
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +29,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import torch  # noqa: E402
 
 from corpus import corpus, encode, photo  # noqa: E402
-from nst.machine import describe  # noqa: E402
+from nst.speed import describe  # noqa: E402
 from live_server import live_server, rss_mb, temp_usage  # noqa: E402
 
 GENERIC = "has not enabled verbose error reporting"  # Gradio's words for an unhandled error

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from bench import host_kind, machine  # noqa: E402  (bench/bench.py)
-from nst.machine import resolve_device  # noqa: E402
+from nst.speed import resolve_device  # noqa: E402
 
 PAIRS = [("coffee", "starry_night"), ("rocket", "the_scream")]  # held out: see bench/quality.py
 MARGIN = 8  # px from the edge, at the output's size

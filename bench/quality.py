@@ -3,7 +3,7 @@ of what the product paints in that time, next to the textbook L-BFGS recipe's at
 on the same photo x painting pairs, in one run.
 
 The judge: L = alpha L_content + 1e3 L_style (alpha/beta = 1e-3 at 512 x 512 px, alpha scaled by
-the area as the engine does), evaluated in fp32 by `nst.engine.paper_losses` (original VGG-19,
+the area as the engine does), evaluated in fp32 by `nst.yardstick.paper_losses` (original VGG-19,
 average pooling, the paper's layers) on the picture enlarged to a 512 px long side: what a
 visitor gets, judged on one scale whatever size the budget bought.
 
@@ -38,8 +38,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from bench import host_kind, machine  # noqa: E402  (bench/bench.py)
 from nst import Settings, images  # noqa: E402
-from nst import machine as nst_machine  # noqa: E402
-from nst.engine import Objective, _at_least, alpha_scale, min_side, paper_losses  # noqa: E402
+from nst import speed as nst_speed  # noqa: E402
+from nst.objective import Objective, alpha_scale, at_least, min_side  # noqa: E402
+from nst.yardstick import paper_losses  # noqa: E402
 from nst.intake import open_image  # noqa: E402
 from nst.settings import PRESETS  # noqa: E402
 from nst.vgg import load_vgg  # noqa: E402
@@ -84,11 +85,11 @@ def textbook(content, style, size: int, evals: int = 100):
     paper_losses), run in fp32 NCHW, as fast per step as a textbook nn.Sequential VGG-19
     (bench/bench.py measures both)."""
     s = Settings(size=size, precision="fp32")
-    device = nst_machine.resolve_device("auto")
+    device = nst_speed.resolve_device("auto")
     net = load_vgg(s.weights, str(device), False)
     c = images.resize(images.to_tensor(content), size).to(device)
     hw = tuple(c.shape[-2:])
-    st = _at_least(images.to_tensor(style), size, min_side(s.style_layers)).to(device)
+    st = at_least(images.to_tensor(style), size, min_side(s.style_layers)).to(device)
     objective = Objective(net, s, c, [st], [1.0], hw, contextlib.nullcontext,
                           torch.contiguous_format)
     x = c.clone().requires_grad_(True)
@@ -271,10 +272,10 @@ def main(argv=None) -> int:
         budgets = [float(b) for b in a.budgets.split(",")]
         runs = [(f"{b:g} s", ["--seconds", f"{b:g}"]) for b in budgets]
         longest = max(budgets)
-    device = nst_machine.resolve_device("auto")
+    device = nst_speed.resolve_device("auto")
     info = machine(device)
-    sp = nst_machine.speed(device)
-    evals = a.evals or int(2.2 * longest / sp.step("fp32", "lbfgs", JUDGE_SIDE * JUDGE_SIDE * 2 / 3)) + 1
+    sp = nst_speed.measured(device)
+    evals = a.evals or int(2.2 * longest / sp.step("fp32", "polish", JUDGE_SIDE * JUDGE_SIDE * 2 / 3)) + 1
     command = " ".join(["python bench/quality.py", *(sys.argv[1:] if argv is None else argv)])
     result = {"machine": info, "command": command, "evals": evals,
               "judge": f"L = alpha(area) L_content + {BETA:g} L_style at {JUDGE_SIDE} px, fp32, vgg19",

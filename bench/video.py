@@ -30,7 +30,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 from bench import host_kind, machine  # noqa: E402  (bench/bench.py)
 from nst import flow  # noqa: E402
 from nst.engine import paper_losses  # noqa: E402
-from nst.machine import resolve_device  # noqa: E402
+from nst.speed import resolve_device  # noqa: E402
 
 EX = ROOT / "examples"
 PAINTING = EX / "styles" / "the_scream.jpg"  # held out with both photos (bench/quality.py)

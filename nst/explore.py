@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import threading
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from . import images
 from .engine import Frame, stylize
-from .machine import resolve_device
+from .speed import resolve_device
 from .settings import LAYERS, STYLE_LAYERS, Settings
 from .vgg import POOL_AFTER, load_vgg
 
@@ -75,14 +76,15 @@ def _fitted(image: Image.Image, size: int) -> Image.Image:
 
 
 def reconstruct(image: Image.Image, layer: str, mode: str = "content",
-                settings: Settings | None = None, *, cancel: threading.Event | None = None
-                ) -> Iterator[Frame]:
+                settings: Settings | None = None, *, cancel: threading.Event | None = None,
+                started: float | None = None, limit: float | None = None) -> Iterator[Frame]:
     """Rebuild `image` from white noise using what VGG-19 keeps of it at `layer`.
 
     mode 'content': minimise L_content at `layer` alone (beta = 0): the picture the layer's
     activations F^l pin down. mode 'style': minimise L_style over style_layers_upto(layer)
     (alpha = 0): a texture with the same Gram matrices, all spatial layout thrown away.
-    Yields Frames as stylize() does; the last has done=True and the best image."""
+    Yields Frames as stylize() does; the last has done=True and the best image. `started` and
+    `limit` cap the wall clock as stylize()'s do (a figure's cells share one cap)."""
     if mode not in MODES:
         raise ValueError(f"mode must be 'content' or 'style'; got {mode!r}")
     s = settings or recon_settings()
@@ -91,10 +93,10 @@ def reconstruct(image: Image.Image, layer: str, mode: str = "content",
     if mode == "content":
         s = s.replace(content_weight=1.0, style_weight=0.0, content_layers=(layer,),
                       init="style", layer_weights=None)  # 'style' here is the noise: beta = 0
-        return stylize(target, noise, s, cancel=cancel)
+        return stylize(target, noise, s, cancel=cancel, started=started, limit=limit)
     s = s.replace(content_weight=0.0, style_weight=1.0, style_layers=style_layers_upto(layer),
                   init="content", layer_weights=None)  # 'content' here is the noise: alpha = 0
-    return stylize(noise, target, s, cancel=cancel)
+    return stylize(noise, target, s, cancel=cancel, started=started, limit=limit)
 
 
 # ---------------------------------------------------------------------------- figures
@@ -202,11 +204,16 @@ def per_cell(s: Settings, cells: int) -> Settings:
     return s.replace(seconds=s.seconds / cells) if s.seconds is not None and s.steps is None else s
 
 
-def _render(grid: _Grid, jobs: list, cancel: threading.Event | None) -> Iterator[FigureProgress]:
+def _render(grid: _Grid, jobs: list, cancel: threading.Event | None, started: float | None = None,
+            limit: float | None = None) -> Iterator[FigureProgress]:
     """Run jobs [(row, col, label, caption, frames_fn)] one after the other, painting each
-    cell's frames into the grid as they come."""
+    cell's frames into the grid as they come; a cell that would start past the `limit` (seconds
+    from `started`) is left blank."""
     times = []
+    frame = None
     for k, (row, col, label, caption, frames_fn) in enumerate(jobs):
+        if limit is not None and time.perf_counter() - started >= limit:
+            break
         frame = None
         for frame in frames_fn():
             grid.put(row, col, frame.image, caption)
@@ -220,11 +227,14 @@ def _render(grid: _Grid, jobs: list, cancel: threading.Event | None) -> Iterator
 
 def figure1(content: Image.Image, style: Image.Image | None = None,
             settings: Settings | None = None, *, layers: Sequence[str] = FIGURE_LAYERS,
-            cancel: threading.Event | None = None) -> Iterator[FigureProgress]:
+            cancel: threading.Event | None = None, started: float | None = None,
+            limit: float | None = None) -> Iterator[FigureProgress]:
     """The paper's Figure 1: top row, `content` rebuilt from each of `layers` alone; bottom row,
     `style` (default: `content`) rebuilt from the growing sets {conv1_1}, {conv1_1, conv2_1}, ...
     The first column shows the originals. Yields FigureProgress after every frame of every cell.
-    A budget (settings.seconds without steps) is shared by the cells."""
+    A budget (settings.seconds without steps) is shared by the cells; `started` and `limit` cap
+    the whole figure's wall clock."""
+    started = time.perf_counter() if started is None else started
     s = per_cell(settings or recon_settings(), 2 * len(layers))
     style = content if style is None else style
     c, st = _fitted(content, s.size), _fitted(style, s.size)
@@ -236,8 +246,9 @@ def figure1(content: Image.Image, style: Image.Image | None = None,
         for col, layer in enumerate(layers, start=1):
             caption = layer if mode == "content" else _set_caption(style_layers_upto(layer))
             jobs.append((row, col, f"{mode} from {caption}", caption,
-                         lambda m=mode, i=img, l=layer: reconstruct(i, l, m, s, cancel=cancel)))
-    yield from _render(grid, jobs, cancel)
+                         lambda m=mode, i=img, l=layer: reconstruct(i, l, m, s, cancel=cancel,
+                                                                    started=started, limit=limit)))
+    yield from _render(grid, jobs, cancel, started, limit)
 
 
 def _set_caption(layers: Sequence[str]) -> str:
@@ -245,11 +256,13 @@ def _set_caption(layers: Sequence[str]) -> str:
 
 
 def ratio_row(content: Image.Image, style: Image.Image, ratios: Sequence[float] = RATIOS,
-              settings: Settings | None = None, *, cancel: threading.Event | None = None
-              ) -> Iterator[FigureProgress]:
+              settings: Settings | None = None, *, cancel: threading.Event | None = None,
+              started: float | None = None, limit: float | None = None) -> Iterator[FigureProgress]:
     """The paper's Figure 3 (one row): `content` painted in `style` from white noise for each
     alpha/beta in `ratios`, with the paper's layers. Low ratios give texture, high ones the photo.
-    A budget (settings.seconds without steps) is shared by the cells."""
+    A budget (settings.seconds without steps) is shared by the cells; `started` and `limit` cap
+    the row's wall clock."""
+    started = time.perf_counter() if started is None else started
     s = per_cell(settings or recon_settings(), len(ratios)).replace(init="noise", layer_weights=None)
     c, st = _fitted(content, s.size), _fitted(style, s.size)
     grid = _Grid(len(ratios) + 2, s.size, (c.height,))
@@ -257,9 +270,9 @@ def ratio_row(content: Image.Image, style: Image.Image, ratios: Sequence[float] 
     grid.put(0, 1, st, "style")
     jobs = [(0, col, f"alpha/beta = {r:g}", ratio_caption(r, grid.font),
              lambda r=r: stylize(content, style, s.replace(content_weight=r, style_weight=1.0),
-                                 cancel=cancel))
+                                 cancel=cancel, started=started, limit=limit))
             for col, r in enumerate(ratios, start=2)]
-    yield from _render(grid, jobs, cancel)
+    yield from _render(grid, jobs, cancel, started, limit)
 
 
 # ---------------------------------------------------------------------------- activations

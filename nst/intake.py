@@ -16,16 +16,21 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 MAX_PIXELS = 64_000_000  # 8000x8000; a 50 MP phone panorama passes, a 13000x13000 bomb does not
 MAX_BYTES = 50 * 2**20  # bytes on disk
 MIN_SIDE = 16  # px: VGG-19's deepest style layer sees the picture at 1/16 of its size
 MAX_ASPECT = 8  # long side / short side: thinner strips leave the deep layers nothing to see
-FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")  # JPEG covers MPO; no EPS (Ghostscript)
-FORMAT_NAMES = "JPEG, PNG, WebP, GIF, BMP or TIFF"
+# Every raster format Pillow decodes itself (JPEG covers MPO; PPM the Netpbm family, in which
+# research video datasets ship their frames). Not EPS (it runs Ghostscript), not WMF (Windows only).
+FORMATS = ("JPEG", "PNG", "WEBP", "AVIF", "GIF", "BMP", "TIFF", "PPM", "TGA", "ICO", "PCX", "SGI",
+           "JPEG2000", "QOI", "PSD", "DDS")
+FORMAT_NAMES = ("JPEG, PNG, WebP, AVIF, GIF, BMP, TIFF, Netpbm (PPM, PGM, PBM, PNM, PFM), TGA, ICO, "
+                "PCX, SGI, JPEG 2000, QOI, PSD or DDS")
 
 Image.init()  # registers every plugin, so Image.open(formats=FORMATS) knows them all
+FORMATS = tuple(f for f in FORMATS if f in Image.OPEN)  # AVIF only where this Pillow decodes it
 # Pillow raises DecompressionBombError above twice MAX_IMAGE_PIXELS (and only warns above it):
 # halving it makes the hard error fire at exactly MAX_PIXELS, with no reliance on warning filters
 # (which are process-global, not thread-safe, and reset by test runners).

@@ -45,9 +45,14 @@ def layer_style_loss(G: torch.Tensor, A: torch.Tensor, N: int, M: int) -> torch.
     return (G - A).pow(2).sum() / (4.0 * N * N * M * M)
 
 
+def _zero(features: dict) -> torch.Tensor:
+    """An fp32 zero on the features' device: a sum of no terms is still a loss."""
+    return torch.zeros((), device=next(iter(features.values())).device)
+
+
 def style_loss(features: dict, targets: dict, layer_weights: dict) -> torch.Tensor:
     """Eq. 5:  L_style(a, x) = sum_l w_l E_l, over the style layers (w_l = 1/5 in the paper)."""
-    total = 0.0
+    total = _zero(features)
     for name, w in layer_weights.items():
         F = features[name]
         N, M = F.shape[1], F.shape[2] * F.shape[3]
@@ -71,7 +76,7 @@ def guided_style_loss(features: dict, regions: list, layer_weights: dict) -> tor
     its size, and the area weight keeps alpha/beta meaning per pixel what it means unmasked, so
     one region covering the picture gives exactly eq. 5. `regions` is [(masks {l: m^l_r},
     areas {l: M^l_r}, targets {l: A^{l,r}})]; regions too small at a layer are left out there."""
-    total = 0.0
+    total = _zero(features)  # a region too small for every layer here adds nothing
     for name, w in layer_weights.items():
         F = features[name]
         N, M = F.shape[1], F.shape[2] * F.shape[3]

@@ -16,7 +16,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from .intake import MAX_PIXELS  # the same pixel budget as every other image
 from .settings import MASK_MODES
+from .vgg import pools_before
+
 MIN_AREA = 0.5  # a region smaller than half a map position at a layer has no statistics there
 # The feather of mode 'inside': a Gaussian of this sigma (px at the picture's own size) softens the
 # mask's edge; it reaches 3 sigma (about 5 px), so 8 px out the picture is the photo itself.
@@ -36,8 +39,6 @@ def to_mask(img: Image.Image) -> torch.Tensor:
 
 def open_mask(path) -> Image.Image:
     """A mask file as a one-channel 'L' image (see to_mask), or ValueError with a sentence."""
-    from .intake import MAX_PIXELS  # the same pixel budget as every other image
-
     if not Path(path).is_file():
         raise ValueError(f"no mask file at {str(path)!r}")
     try:
@@ -79,6 +80,19 @@ def check(mask: Image.Image, photo_size: tuple[int, int], mode: str, n_styles: i
                          f"the photo, or give it the photo's proportions")
     if mode == "inside" and float(to_mask(mask).max()) < 1 / 255:
         raise ValueError("the mask is empty (all black): paint white where the style should go")
+
+
+def check_paintable(mask: Image.Image, photo_size: tuple[int, int], size: int, style_layers) -> None:
+    """Raise ValueError with a sentence when the brushed region is too small to be painted even at
+    the final size `size` (long side, px): at no style layer does it cover MIN_AREA of a map
+    position. (A region too small for a coarse pyramid level is simply left out there.)"""
+    w, h = photo_size
+    s = size / max(w, h)
+    hw = (max(1, round(h * s)), max(1, round(w * s)))
+    m = resized(to_mask(mask), hw)
+    if not any(area(_pooled(m, pools_before(l))) >= MIN_AREA for l in style_layers):
+        raise ValueError(f"the brushed region is too small to paint at {max(hw)} px (under a pixel "
+                         f"there): brush a larger area, or paint at a larger size")
 
 
 def resized(mask: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:

@@ -1,16 +1,18 @@
-"""The optimizers that paint the pixels: Adam (ours) and L-BFGS (torch's), one step per call.
+"""The optimizers that paint the pixels, one iteration per call: Adam and L-BFGS, written out.
 
-Why Adam is written out here: torch.optim.Adam.step imports torch's compiler, torch._dynamo, on
-its first call, and every torch optimizer's constructor does the same through add_param_group.
-That import took 1.41, 1.81 and 1.75 s in a fresh process on a 2-core CPU (measured), paid by
-every command-line run (an eighth of Quick's 15 s), every Ray worker and the app's start, for a
-compiler this engine never uses.
+Both work on one tensor x and take a closure that evaluates the objective at x and leaves its
+gradient in x.grad, as torch's optimizers do. They are written here rather than taken from
+torch.optim for two reasons: torch's optimizers import its compiler (torch._dynamo) on first use,
+a second and a half of every command-line run for a compiler this engine never uses, and the
+engine needs a say in how L-BFGS starts and which curvature pairs it keeps.
 """
 from __future__ import annotations
 
 import math
 
 import torch
+
+FIRST_STEP = 32.0  # grey levels: how far L-BFGS's first step moves the steepest pixel
 
 
 class Adam:
@@ -23,58 +25,178 @@ class Adam:
     one pyramid level to the next."""
 
     def __init__(self, x: torch.Tensor, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
-        self.x, self.betas, self.eps = x, betas, eps
-        self.param_groups = [{"lr": lr}]
+        self.x, self.lr, self.betas, self.eps = x, lr, betas, eps
         self.state: dict = {}
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        self.x.grad = None
 
     def step(self, closure):
         with torch.enable_grad():
             loss = closure()
         (b1, b2), g = self.betas, self.x.grad
-        s = self.state.get(self.x)
-        if s is None:
-            s = self.state[self.x] = {"step": torch.tensor(0.0), "exp_avg": torch.zeros_like(self.x),
-                                      "exp_avg_sq": torch.zeros_like(self.x)}
+        s = self.state
+        if not s:
+            s.update(step=torch.tensor(0.0), exp_avg=torch.zeros_like(self.x),
+                     exp_avg_sq=torch.zeros_like(self.x))
         with torch.no_grad():
             s["step"] += 1
             t = s["step"].item()
             s["exp_avg"].lerp_(g, 1 - b1)
             s["exp_avg_sq"].mul_(b2).addcmul_(g, g, value=1 - b2)
             denom = (s["exp_avg_sq"].sqrt() / math.sqrt(1 - b2 ** t)).add_(self.eps)
-            self.x.addcdiv_(s["exp_avg"], denom, value=-self.param_groups[0]["lr"] / (1 - b1 ** t))
+            self.x.addcdiv_(s["exp_avg"], denom, value=-self.lr / (1 - b1 ** t))
         return loss
 
 
-def _skip_compiler_import() -> None:
-    """torch wraps some Optimizer methods (add_param_group, zero_grad, ...) in _disable_dynamo,
-    whose first call imports the compiler (see above). Marking each wrapped method as already
-    disabled skips the import for L-BFGS; a torch without these internals is left as it is."""
-    from torch import _compile
-    for cls in (torch.optim.Optimizer, torch.optim.LBFGS):
-        for f in vars(cls).values():
-            raw = getattr(f, "__wrapped__", None)
-            code = getattr(f, "__code__", None)
-            if raw is not None and code is not None and code.co_filename == _compile.__file__:
-                raw.__dynamo_disable = raw
+class LBFGS:
+    """L-BFGS (Nocedal 1980; Nocedal & Wright, Numerical Optimization, 2nd ed., Alg. 7.4) on one
+    tensor x, one iteration per step():
+
+        d = -H g   (the two-loop recursion over the last `history` pairs s = x' - x, y = g' - g,
+                    H_0 = (s.y / y.y) I),
+        x <- x + t d
+
+    with t = 1, or from a strong-Wolfe line search (`line_search`, Alg. 3.5-3.6: it may start
+    from noise, at up to `max_evals` evaluations a step). The first step moves the steepest
+    pixel by FIRST_STEP grey levels: the classic 1/|g|_1 moves no pixel measurably at these loss
+    scales, and its curvature pair is rounding noise. A pair is kept only where s.y > 1e-10 (a
+    pair of negative curvature would make H indefinite). Unconstrained: x is not clamped, which
+    would spoil the pairs."""
+
+    def __init__(self, x: torch.Tensor, history: int = 100, line_search: bool = False,
+                 max_evals: int = 20, first_step: float = FIRST_STEP):
+        self.x, self.history, self.line_search = x, history, line_search
+        self.max_evals, self.first_step = max_evals, first_step
+        self.pairs: list[tuple[torch.Tensor, torch.Tensor, float]] = []  # (s, y, 1 / s.y)
+        self.state: dict = {}  # after a step: the step taken and the gradient it started from
+        self.known = None  # (x, loss, grad) where the line search left x: evaluated already
+
+    def reset(self) -> None:
+        """Forget the curvature pairs (the objective changed): the next step starts afresh."""
+        self.pairs, self.state, self.known = [], {}, None
+
+    def _evaluate(self, closure) -> tuple[float, torch.Tensor]:
+        known = self.known
+        if known is not None and torch.equal(self.x, known[0]):
+            self.x.grad = known[2].view_as(self.x).clone()
+            return known[1], known[2]
+        with torch.enable_grad():
+            loss = closure().detach().item()
+        return loss, self.x.grad.detach().flatten().clone()
+
+    def step(self, closure) -> float:
+        loss, g = self._evaluate(closure)
+        if "step" in self.state:  # the pair the last step made
+            s, y = self.state["step"], g - self.state["grad"]
+            sy = float(s.dot(y))
+            if sy > 1e-10:
+                self.pairs = (self.pairs + [(s, y, 1.0 / sy)])[-self.history:]
+        d = self._direction(g)
+        gtd = float(g.dot(d))
+        if gtd >= 0:  # not a descent direction (rounding at a minimum): nothing to do
+            return loss
+        t = 1.0 if self.pairs else self.first_step / max(float(d.abs().max()), 1e-30)
+        x0 = self.x.detach().flatten().clone()
+        if self.line_search:
+            t, f, g_new = _strong_wolfe(self._along(closure, x0, d), d, t, loss, g, gtd, self.max_evals)
+            if t == 0.0:  # no trial went lower: start again from steepest descent
+                self.reset()
+                return loss
+            self.known = (self.x.detach().clone(), f, g_new)
+        else:
+            self._move(x0, t, d)
+        self.state = {"step": t * d, "grad": g}
+        return loss
+
+    def _direction(self, g: torch.Tensor) -> torch.Tensor:
+        """-H g by the two-loop recursion."""
+        q = g.neg()
+        alphas = []
+        for s, y, rho in reversed(self.pairs):
+            a = rho * float(s.dot(q))
+            q.add_(y, alpha=-a)
+            alphas.append(a)
+        if self.pairs:
+            s, y, rho = self.pairs[-1]
+            q.mul_(1.0 / (rho * float(y.dot(y))))  # H_0 = (s.y / y.y) I
+        for (s, y, rho), a in zip(self.pairs, reversed(alphas)):
+            q.add_(s, alpha=a - rho * float(y.dot(q)))
+        return q
+
+    def _move(self, x0: torch.Tensor, t: float, d: torch.Tensor) -> None:
+        with torch.no_grad():
+            self.x.copy_((x0 + t * d).view_as(self.x))
+
+    def _along(self, closure, x0: torch.Tensor, d: torch.Tensor):
+        """The line search's view of the objective: phi(t) = (f, grad) at x0 + t d, where x
+        is left; phi(t, evaluate=False) only moves x there."""
+        def phi(t: float, evaluate: bool = True):
+            self._move(x0, t, d)
+            if not evaluate:
+                return None
+            with torch.enable_grad():
+                f = closure().detach().item()
+            return f, self.x.grad.detach().flatten().clone()
+        return phi
 
 
-_skip_compiler_import()
+def _cubic_min(t0, f0, g0, t1, f1, g1, lo, hi) -> float:
+    """The minimiser of the cubic through (t0, f0, f'0) and (t1, f1, f'1), kept within [lo, hi];
+    the middle where the cubic has none (Nocedal & Wright, eq. 3.59)."""
+    if t0 == t1:
+        return (lo + hi) / 2
+    d1 = g0 + g1 - 3 * (f0 - f1) / (t0 - t1)
+    disc = d1 * d1 - g0 * g1
+    if disc < 0:
+        return (lo + hi) / 2
+    d2 = math.copysign(math.sqrt(disc), t1 - t0)
+    t = t1 - (t1 - t0) * (g1 + d2 - d1) / (g1 - g0 + 2 * d2)
+    return min(max(t, lo), hi) if math.isfinite(t) else (lo + hi) / 2
+
+
+def _strong_wolfe(phi, d: torch.Tensor, t: float, f0: float, g0: torch.Tensor, gtd0: float,
+                  max_evals: int, c1: float = 1e-4, c2: float = 0.9):
+    """A step t along d with f(t) <= f0 + c1 t f'(0) and |f'(t)| <= c2 |f'(0)|: Nocedal & Wright's
+    Alg. 3.5 brackets it, Alg. 3.6 zooms in, each trial the minimiser of a cubic. Returns
+    (t, f(t), grad(t)) with x left at x0 + t d: the point found, else the lowest tried, else
+    (0, f0, g0) where no trial went lower."""
+    d_max = float(d.abs().max())
+    best, prev = (0.0, f0, g0), (0.0, f0, gtd0)
+    lo = hi = None  # the bracket's ends (t, f, f'): lo the lower, satisfying sufficient decrease
+    for k in range(max_evals):
+        if lo is not None:
+            a, b = sorted((lo[0], hi[0]))
+            if (b - a) * d_max < 1e-9:  # the bracket moves no pixel any more
+                break
+            t = _cubic_min(*lo, *hi, a + 0.1 * (b - a), b - 0.1 * (b - a))
+        f, g = phi(t)
+        gtd = float(g.dot(d))
+        if f < best[1]:
+            best = (t, f, g)
+        armijo = f <= f0 + c1 * t * gtd0
+        if armijo and abs(gtd) <= -c2 * gtd0:
+            return t, f, g
+        if lo is None:  # bracketing (Alg. 3.5)
+            if not armijo or (k > 0 and f >= prev[1]):
+                lo, hi = prev, (t, f, gtd)
+            elif gtd >= 0:
+                lo, hi = (t, f, gtd), prev
+            else:
+                prev, t = (t, f, gtd), _cubic_min(*prev, t, f, gtd, t + 0.01 * (t - prev[0]), 10 * t)
+        elif not armijo or f >= lo[1]:  # zoom (Alg. 3.6)
+            hi = (t, f, gtd)
+        else:
+            if gtd * (hi[0] - lo[0]) >= 0:
+                hi = lo
+            lo = (t, f, gtd)
+    phi(best[0], evaluate=False)
+    return best
 
 
 def make_optimizer(name: str, x: torch.Tensor, lr: float):
     """'adam'; 'polish': L-BFGS as the textbook runs it (no line search, one evaluation per step,
-    a long history), after Adam has painted the picture; 'lbfgs': L-BFGS with a strong-Wolfe line
-    search, which may start from noise. Both L-BFGS take max_iter=1, one iteration per step()
-    call, so frames and cancel stay per step; the curvature history lives in the optimizer state
-    and carries across calls. Their first step is sized by the caller (torch's, 1/|g|_1, is
-    rounding noise at these loss scales)."""
+    history 100), after Adam has painted the picture; 'lbfgs': L-BFGS with a strong-Wolfe line
+    search (history 50), which may start from noise."""
     if name == "adam":
         return Adam(x, lr)
     if name == "polish":
-        return torch.optim.LBFGS([x], lr=1, max_iter=1, max_eval=1, history_size=100,
-                                 tolerance_grad=0, tolerance_change=0)
-    return torch.optim.LBFGS([x], lr=1, max_iter=1, max_eval=20, history_size=50,
-                             line_search_fn="strong_wolfe")
+        return LBFGS(x, history=100)
+    return LBFGS(x, history=50, line_search=True)

@@ -24,7 +24,7 @@ MAX_STEPS = 100_000
 DEFAULT_SIZE, DEFAULT_STEPS = 256, 200  # a run with neither a budget nor these given
 # The presets are time budgets, the same on every device: seconds from the click (the app) or
 # from process start (the CLI). What size and how many steps they buy is planned per machine
-# by nst/machine.py, from its measured speed.
+# by nst/budget.py, from its measured speed (nst/speed.py).
 PRESETS = {"quick": 15.0, "balanced": 45.0, "best": 120.0}
 
 
@@ -63,7 +63,7 @@ class Settings:
     steps: int | None = None  # steps in all, shared out over the pyramid levels (None: fitted
     # into `seconds`, else 200). Given steps make a fixed-length run, the same pixels for a seed.
     seconds: float | None = None  # time budget: the final frame comes this many seconds after
-    # the start, the size and steps not given planned for this machine (nst/machine.py)
+    # the start, the size and steps not given planned for this machine (nst/budget.py)
     levels: tuple | None = None  # ((long side, steps), ...) coarse to fine: a run's exact level
     # plan, as its final frame reports it (info['plan']), to repeat that run exactly
     seed: int = 0

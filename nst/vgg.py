@@ -19,6 +19,11 @@ from .weights import CAFFE, VGGWeights, load_weights
 POOL_AFTER = {"conv1_2", "conv2_2", "conv3_4", "conv4_4"}
 
 
+def pools_before(layer: str) -> int:
+    """How many 2x2 pools VGG-19 applies before `layer`: one per block before its own."""
+    return int(layer[4]) - 1
+
+
 class VGG19(nn.Module):
     def __init__(self, weights: VGGWeights):
         super().__init__()

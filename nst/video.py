@@ -23,8 +23,9 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 from PIL import Image
 
-from . import engine, flow, images, machine
-from .settings import Settings
+from . import engine, flow, images
+from .budget import plan
+from .settings import DEFAULT_SIZE, Settings
 
 FIRST = 3.0  # the first frame's share of the time (or steps) against a later frame's one
 LATER_STEPS = 1 / FIRST  # with --steps N: N for the first frame, N / FIRST for each later one
@@ -46,8 +47,8 @@ def frame_size(frames: Sequence[Image.Image], s: Settings, share: float | None) 
     if s.size is not None:
         return s.size
     if share is None:
-        return engine.DEFAULT_SIZE
-    return machine.plan(s.replace(steps=None), frames[0].size, share).size
+        return DEFAULT_SIZE
+    return plan(s.replace(steps=None), frames[0].size, share).size
 
 
 def start_of(painted_prev: Image.Image, frame: Image.Image, frame_prev: Image.Image):
@@ -64,21 +65,19 @@ def _image(a: np.ndarray) -> Image.Image:
 
 
 def paint_one(frame: Image.Image, styles, s: Settings, *, init=None, targets=(), started=None,
-              cancel=None) -> engine.Frame:
+              cancel=None, limit: float | None = None) -> engine.Frame:
     """One frame: from scratch (init None: the pyramid as s says) or from `init` at one scale,
-    with a temporal loss towards each (warped, c) of `targets`. Returns the final engine Frame."""
+    with a temporal loss towards each (warped, c) of `targets`; `limit` caps it as stylize()'s
+    does. Returns the final engine Frame."""
     if init is not None:
         s = s.replace(pyramid=False)
-    last = None
-    for last in engine.stylize(frame, styles, s, init_image=init, temporal=list(targets) or None,
-                               started=started, cancel=cancel):
-        pass
-    return last
+    return engine.run(frame, styles, s, init_image=init, temporal=list(targets) or None,
+                      started=started, cancel=cancel, limit=limit)
 
 
 def paint_run(frames: Sequence[Image.Image], styles, s: Settings, *, first: Image.Image | None = None,
               closing: tuple | None = None, unit: float | None = None, steps: int | None = None,
-              cancel: threading.Event | None = None, deadline: float | None = None, later: float = 0.0,
+              cancel=None, deadline: float | None = None, later: float = 0.0, cap: float | None = None,
               ) -> Iterator[tuple[int, engine.Frame]]:
     """Paint frames in order, each from the one before; yields (position, final engine Frame).
     `first`: frames[0] is painted already (a keyframe) and not painted again. `closing`
@@ -86,17 +85,19 @@ def paint_run(frames: Sequence[Image.Image], styles, s: Settings, *, first: Imag
     the last frame is held to as well. Time: each frame gets `unit` seconds (FIRST units for a
     frame from scratch); with a `deadline` (perf_counter) the time left is shared out again before
     each frame, `later` units being owed to work after this run, so an overrun is absorbed.
-    Or `steps` (steps / FIRST for a frame that starts from the one before)."""
+    Or `steps` (steps / FIRST for a frame that starts from the one before). `cap` (perf_counter):
+    the hard limit; no frame paints past it. `cancel`: anything with is_set()."""
     prev = first
     for k in range(1 if first is not None else 0, len(frames)):
-        if cancel is not None and cancel.is_set():
+        now = time.perf_counter()
+        if (cancel is not None and cancel.is_set()) or (cap is not None and now >= cap):
             return
         fresh = prev is None
         if steps is not None:
             sk = s.replace(steps=steps if fresh else max(1, round(steps * LATER_STEPS)), seconds=None)
         else:
             weight = FIRST if fresh else 1.0
-            share = weight * unit if deadline is None else weight * (deadline - time.perf_counter()) / (
+            share = weight * unit if deadline is None else weight * (deadline - now) / (
                 weight + len(frames) - k - 1 + later)
             sk = s.replace(seconds=max(0.5, share), steps=None) if unit is not None else s
         init, targets = None, []
@@ -105,8 +106,9 @@ def paint_run(frames: Sequence[Image.Image], styles, s: Settings, *, first: Imag
             targets.append(target)
         if closing is not None and k == len(frames) - 1:
             targets.append(start_of(closing[0], frames[k], closing[1])[1])
-        out = paint_one(frames[k], styles, sk, init=init, targets=targets, started=time.perf_counter(),
-                        cancel=cancel)
+        started = time.perf_counter()
+        out = paint_one(frames[k], styles, sk, init=init, targets=targets, started=started, cancel=cancel,
+                        limit=None if cap is None else cap - started)
         yield k, out
         prev = out.image
 
@@ -119,23 +121,27 @@ def keyframes(n: int, workers: int) -> list[int]:
 
 def paint_clip(frames: Sequence[Image.Image], styles, settings: Settings | None = None, *,
                seconds: float | None = None, steps: int | None = None, started: float | None = None,
-               cancel: threading.Event | None = None, workers: int = 1,
+               cancel: threading.Event | None = None, workers: int = 1, limit: float | None = None,
                chunk_runner: Callable | None = None) -> Iterator[VideoFrame]:
     """Paint a clip's frames; yields each painted frame when it is done (in order with one
     worker; with several, the keyframes first, then each chunk's frames in order). `seconds`
     budgets the whole clip from `started` (perf_counter); or `steps` for the first frame (later
-    ones take steps / FIRST); neither: the engine's defaults. `chunk_runner(jobs, styles, s)`
-    paints chunks in parallel and yields each chunk's results (nst/scale.py); without it they
-    are painted here, one after another."""
+    ones take steps / FIRST); neither: the engine's defaults. `limit` (seconds from `started`) is
+    a hard cap: no frame paints past it. `chunk_runner(jobs, styles, s, cancel)` paints chunks in
+    parallel and yields each chunk's results (nst/scale.py); without it they are painted here,
+    one after another, the budget shared as for one long run."""
     s = (settings or Settings()).replace(seconds=None)
     styles = list(styles)
     if not frames:
         raise ValueError("the clip has no frames")
     s.validate(n_styles=len(styles))
     started = time.perf_counter() if started is None else started
+    cap = None if limit is None else started + limit
     n = len(frames)
     keys = keyframes(n, workers)
-    chunk_units = max(b - a - 1 for a, b in zip(keys, keys[1:] + [n]))
+    spans = list(zip(keys, keys[1:] + [n]))
+    parallel = chunk_runner is not None
+    chunk_units = max(b - a - 1 for a, b in spans) if parallel else n - len(keys)
     unit = None
     if seconds is not None and steps is None:
         unit = (seconds - (time.perf_counter() - started)) / (FIRST + len(keys) - 1 + chunk_units)
@@ -152,16 +158,20 @@ def paint_clip(frames: Sequence[Image.Image], styles, settings: Settings | None 
     # the keyframes in order, each from the one before (one worker: frame 0 alone)
     deadline = None if unit is None else started + seconds
     for j, out in paint_run([frames[k] for k in keys], styles, s, unit=unit, steps=steps, cancel=cancel,
-                            deadline=deadline, later=chunk_units):
+                            deadline=deadline, later=chunk_units, cap=cap):
         yield done(keys[j], out)
     if (cancel is not None and cancel.is_set()) or len(painted) < len(keys):
         return
     if unit is not None and chunk_units:  # what the keyframes left, shared by the chunks' frames
         unit = max(0.5, (deadline - time.perf_counter()) / chunk_units)
-    # a clock is per process: chunks painted elsewhere (Ray) keep to their unit, not the deadline
+    # a clock is per process: chunks painted elsewhere (Ray) keep to their unit and their share
+    # of the cap; chunks painted here in turn share the deadline, each owing the frames after it
     jobs = [dict(frames=frames[a:b], first=painted[a], closing=(painted[b], frames[b]) if b < n else None,
-                 unit=unit, steps=steps, deadline=deadline if chunk_runner is None else None)
-            for a, b in zip(keys, keys[1:] + [n])]
+                 unit=unit, steps=steps, deadline=None if parallel else deadline,
+                 later=0 if parallel else sum(bb - aa - 1 for aa, bb in spans[j + 1:]),
+                 cap=None if parallel else cap,
+                 limit=None if cap is None or not parallel else cap - time.perf_counter())
+            for j, (a, b) in enumerate(spans)]
     runner = chunk_runner or _in_turn
     for a, results in zip(keys, runner(jobs, styles, s, cancel)):
         for k, out in results:
@@ -169,9 +179,14 @@ def paint_clip(frames: Sequence[Image.Image], styles, settings: Settings | None 
 
 
 def paint_chunk(job: dict, styles, s: Settings, cancel=None) -> Iterator[tuple[int, engine.Frame]]:
-    """A chunk's frames after its (painted) keyframe; the last one held to the next keyframe."""
+    """A chunk's frames after its (painted) keyframe; the last one held to the next keyframe.
+    The job's `cap` (this process's clock) or `limit` (seconds from now, from another one) caps it."""
+    cap = job.get("cap")
+    if cap is None and job.get("limit") is not None:
+        cap = time.perf_counter() + job["limit"]
     return paint_run(job["frames"], styles, s, first=job["first"], closing=job["closing"],
-                     unit=job["unit"], steps=job["steps"], cancel=cancel, deadline=job["deadline"])
+                     unit=job["unit"], steps=job["steps"], cancel=cancel, deadline=job["deadline"],
+                     later=job.get("later", 0), cap=cap)
 
 
 def _in_turn(jobs, styles, s, cancel):

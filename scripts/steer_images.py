@@ -39,7 +39,7 @@ def timelapse(which: str = "quick"):
         lapse.add(frame.image, frame.step)
     lapse.write(out)
     n = Image.open(out).n_frames
-    print(f"{out}: {which} preset ({frame.info['size']} px, {frame.step} steps, "
+    print(f"{out}: {which} preset ({frame.info.size} px, {frame.step} steps, "
           f"{time.perf_counter() - t0:.0f} s), {n} frames, {out.stat().st_size / 1024:.0f} KB")
 
 

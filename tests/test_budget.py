@@ -5,49 +5,40 @@ import time
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from nst import Settings, machine, stylize
-from nst.machine import Curve, Speed
-
-
-def fake_speed(fp32=0.5, bf16=None, lbfgs=1.0, key="test"):
-    """A machine whose step at 256 x 256 px takes `fp32` s (and `bf16` s), linear in pixels."""
-    def curve(t):
-        return Curve({"a": [128 * 128, t / 4], "b": [256 * 256, t]})
-    curves = {"fp32/adam": curve(fp32), "fp32/lbfgs": curve(fp32 * lbfgs)}
-    if bf16 is not None:
-        curves["bf16/adam"] = curve(bf16)
-    return Speed(key, curves, peak_flops=1e11)
+from nst import Settings, budget, speed, stylize
+from nst.budget import Schedule
+from nst.speed import Curve, Speed
+from speeds import fake_speed, installed
 
 
 def test_bf16_only_where_it_was_measured_faster():
     emulated, real = fake_speed(fp32=0.5, bf16=2.0), fake_speed(fp32=0.5, bf16=0.25)
-    assert machine.resolve(Settings(device="cpu"), emulated)[1:] == ("fp32", "adam+lbfgs")
-    assert machine.resolve(Settings(device="cpu"), real)[1:] == ("bf16", "adam")
+    assert budget.resolve(Settings(device="cpu"), emulated)[1:] == ("fp32", "adam+lbfgs")
+    assert budget.resolve(Settings(device="cpu"), real)[1:] == ("bf16", "adam")
     # a gain inside the noise is not worth bf16's rounding
-    assert machine.resolve(Settings(device="cpu"), fake_speed(fp32=0.5, bf16=0.48))[1] == "fp32"
+    assert budget.resolve(Settings(device="cpu"), fake_speed(fp32=0.5, bf16=0.48))[1] == "fp32"
 
 
 def test_a_budget_is_filled_and_a_faster_machine_paints_larger():
     wh = (1536, 1024)
     slow, fast = fake_speed(fp32=1.0), fake_speed(fp32=0.1)
     for seconds in (15, 45, 120):
-        p_slow = machine.plan(Settings(seconds=seconds, device="cpu"), wh, seconds, slow, max_size=4096)
-        p_fast = machine.plan(Settings(seconds=seconds, device="cpu"), wh, seconds, fast, max_size=4096)
+        p_slow = budget.plan(Settings(seconds=seconds, device="cpu"), wh, seconds, slow, max_size=4096)
+        p_fast = budget.plan(Settings(seconds=seconds, device="cpu"), wh, seconds, fast, max_size=4096)
         for p in (p_slow, p_fast):
             assert 0.8 * seconds <= p.seconds <= seconds  # filled, not overrun
-            assert p.size % machine.GRID == 0
+            assert p.size % budget.GRID == 0
         assert p_fast.size > p_slow.size
-    longer = machine.plan(Settings(seconds=120, device="cpu"), wh, 120, slow)
-    assert longer.size > machine.plan(Settings(seconds=15, device="cpu"), wh, 15, slow).size
+    longer = budget.plan(Settings(seconds=120, device="cpu"), wh, 120, slow)
+    assert longer.size > budget.plan(Settings(seconds=15, device="cpu"), wh, 15, slow).size
 
 
 def test_given_size_or_steps_win_over_the_budget():
     sp = fake_speed(fp32=0.5)
-    fixed = machine.plan(Settings(seconds=30, steps=40, device="cpu"), (300, 200), 30, sp)
+    fixed = budget.plan(Settings(seconds=30, steps=40, device="cpu"), (300, 200), 30, sp)
     assert fixed.steps == 40 and fixed.seconds <= 30  # the largest size whose 40 steps fit
-    sized = machine.plan(Settings(seconds=30, size=192, device="cpu"), (300, 200), 30, sp)
+    sized = budget.plan(Settings(seconds=30, size=192, device="cpu"), (300, 200), 30, sp)
     assert sized.size == 192 and 24 <= sized.seconds <= 30
 
 
@@ -57,42 +48,42 @@ def test_a_size_or_steps_the_budget_cannot_hold_is_refused_in_words():
     a CPU that emulates bf16); what fits, or just fits, runs."""
     sp = fake_speed(fp32=0.5, bf16=8.0)  # 0.5 s a step at 256 x 256 px, bf16 16x slower
     wh = (300, 200)
-    machine.check_budget(Settings(seconds=30, size=512, device="cpu"), wh, sp)  # ~1.5 s a step
-    machine.check_budget(Settings(seconds=30, steps=40, device="cpu"), wh, sp)
-    machine.check_budget(Settings(seconds=30, size=4096, steps=5, device="cpu"), wh, sp)  # no plan
+    budget.check_budget(Settings(seconds=30, size=512, device="cpu"), wh, sp)  # ~1.5 s a step
+    budget.check_budget(Settings(seconds=30, steps=40, device="cpu"), wh, sp)
+    budget.check_budget(Settings(seconds=30, size=4096, steps=5, device="cpu"), wh, sp)  # no plan
     with pytest.raises(ValueError, match=r"^10 s cannot hold a 1536 px picture in fp32 on this machine: "
                        r"even one step is predicted to end after about 24 s\. Give more seconds"):
-        machine.check_budget(Settings(seconds=10, size=1536, device="cpu"), wh, sp)
+        budget.check_budget(Settings(seconds=10, size=1536, device="cpu"), wh, sp)
     with pytest.raises(ValueError, match=r"precision auto would take fp32"):
-        machine.check_budget(Settings(seconds=10, size=384, precision="bf16", optimizer="adam",
+        budget.check_budget(Settings(seconds=10, size=384, precision="bf16", optimizer="adam",
                                       device="cpu"), wh, sp)
     with pytest.raises(ValueError, match=r"^500 steps do not fit in 10 s on this machine, even at 128 px"):
-        machine.check_budget(Settings(seconds=10, steps=500, device="cpu"), wh, sp)
+        budget.check_budget(Settings(seconds=10, steps=500, device="cpu"), wh, sp)
     # the CLI takes its own start and finish off: what fits the whole budget may not fit the rest
-    machine.check_budget(Settings(seconds=10, size=768, device="cpu"), wh, sp)
+    budget.check_budget(Settings(seconds=10, size=768, device="cpu"), wh, sp)
     with pytest.raises(ValueError, match=r"end after about 12 s"):
-        machine.check_budget(Settings(seconds=10, size=768, device="cpu"), wh, sp, seconds=4)
+        budget.check_budget(Settings(seconds=10, size=768, device="cpu"), wh, sp, seconds=4)
 
 
 def test_portrait_and_landscape_get_the_same_pixels():
     sp = fake_speed(fp32=0.5)
-    a = machine.plan(Settings(seconds=45, device="cpu"), (1500, 1000), 45, sp)
-    b = machine.plan(Settings(seconds=45, device="cpu"), (1000, 1500), 45, sp)
+    a = budget.plan(Settings(seconds=45, device="cpu"), (1500, 1000), 45, sp)
+    b = budget.plan(Settings(seconds=45, device="cpu"), (1000, 1500), 45, sp)
     assert (a.size, a.steps) == (b.size, b.steps)
 
 
-def test_a_wrong_speed_model_is_corrected_while_it_runs(monkeypatch, photo, painting):
+def test_a_wrong_speed_model_is_corrected_while_it_runs(photo, painting):
     """The model claims steps 20x faster than they are: without re-planning from the measured
     rate the run would take many times its budget."""
-    real = machine.speed("cpu")
+    real = speed.measured("cpu")
     liar = Speed("liar", {k: Curve({n: [p, t / 20] for n, (p, t) in c.points.items()})
                           for k, c in real.curves.items()}, real.peak_flops)
-    monkeypatch.setattr(machine, "speed", lambda *a, **k: liar)
-    t = time.perf_counter()
-    last = None
-    for last in stylize(photo.resize((96, 80)), painting, Settings(seconds=3.0, size=96, precision="fp32")):
-        pass
-    wall = time.perf_counter() - t
+    with installed(liar):
+        t = time.perf_counter()
+        last = None
+        for last in stylize(photo.resize((96, 80)), painting, Settings(seconds=3.0, size=96, precision="fp32")):
+            pass
+        wall = time.perf_counter() - t
     assert last.done and wall < 1.6 * 3.0, wall
     assert max(last.image.size) == 96
 
@@ -101,11 +92,9 @@ def test_a_budget_cut_to_one_full_size_step_grows_again_when_time_is_left():
     """A slow start (a busy machine) can cut a budgeted run to one full-size step; if that step is
     fast, the run paints on until its deadline instead of ending seconds early (seen in Chromium:
     'Done' after 3 steps in 6 s of a 15 s budget)."""
-    from nst.engine import _Schedule
-
     now = time.perf_counter()
-    sched = _Schedule([(48, 0), (96, 1)], ["adam", "adam"], (96, 80), machine.speed("cpu"), "fp32",
-                      deadline=now + 5.0, grow=True)
+    sched = Schedule([(48, 0), (96, 1)], ["adam", "adam"], (96, 80), speed.measured("cpu"), "fp32",
+                     deadline=now + 5.0, grow=True)
     sched.stepped(1, 0.05)  # the full-size step took 0.05 s; 5 s are left
     sched.replan(1, 1, now)
     assert sched.levels[1][1] >= 20, sched.levels
@@ -119,9 +108,9 @@ def test_a_cut_run_still_ends_at_full_size(photo, painting):
     for last in stylize(big, painting, Settings(size=256, steps=400, precision="fp32", optimizer="adam"),
                         limit=1.5):
         pass
-    assert last.done and last.info["cut"] and last.step < 400
+    assert last.done and last.info.cut and last.step < 400
     assert last.image.size == (256, 213)
-    assert last.info["taken"][-1][0] == 256 and last.info["taken"][-1][1] >= 1
+    assert last.info.taken[-1][0] == 256 and last.info.taken[-1][1] >= 1
 
 
 def test_the_levels_a_run_reports_repeat_it_exactly(photo, painting):
@@ -131,7 +120,7 @@ def test_the_levels_a_run_reports_repeat_it_exactly(photo, painting):
     for first in stylize(photo, painting, s):
         pass
     again = None
-    for again in stylize(photo, painting, Settings(levels=tuple(first.info["taken"]), precision="fp32",
+    for again in stylize(photo, painting, Settings(levels=tuple(first.info.taken), precision="fp32",
                                                    optimizer="adam", init="noise", seed=3)):
         pass
     assert first.image.size == again.image.size
@@ -140,16 +129,16 @@ def test_the_levels_a_run_reports_repeat_it_exactly(photo, painting):
 
 def test_calibration_is_cached_per_machine_and_refreshed_by_runs(monkeypatch, tmp_path, photo, painting):
     monkeypatch.setenv("NST_CACHE", str(tmp_path))
-    monkeypatch.setattr(machine, "_SPEEDS", {})
-    sp = machine.speed("cpu")
+    monkeypatch.setattr(speed, "_SPEEDS", {})
+    sp = speed.measured("cpu")
     assert {"fp32/adam", "fp32/lbfgs", "bf16/adam"} <= set(sp.curves)
-    assert sp.peak_flops > 1e9 and sp.step("fp32", "adam", 224 * 224) > sp.step("fp32", "adam", 96 * 96)
+    assert sp.peak("fp32") > 1e9 and sp.step("fp32", "adam", 224 * 224) > sp.step("fp32", "adam", 96 * 96)
     table = json.loads((tmp_path / "speed.json").read_text())
     assert sp.key in table
     # a new process (empty memory) reads the cache instead of measuring again
-    monkeypatch.setattr(machine, "_SPEEDS", {})
-    monkeypatch.setattr(machine, "calibrate", lambda *a, **k: pytest.fail("measured again"))
-    again = machine.speed("cpu")
+    monkeypatch.setattr(speed, "_SPEEDS", {})
+    monkeypatch.setattr(speed, "calibrate", lambda *a, **k: pytest.fail("measured again"))
+    again = speed.measured("cpu")
     assert again.curves["fp32/adam"].points == sp.curves["fp32/adam"].points
     # a real run adds what it measured
     before = len(again.curves["fp32/adam"].points) + len(again.curves["fp32/lbfgs"].points)
@@ -163,10 +152,10 @@ def test_calibration_is_cached_per_machine_and_refreshed_by_runs(monkeypatch, tm
 
 def test_flops_per_step_follow_the_network():
     """VGG-19 to conv5_1 at 224 px: 2 x (forward + input gradient) of ~18 GMAC of convolutions."""
-    f = machine.flops_per_step(224, 224)
+    f = speed.flops_per_step(224, 224)
     assert 60e9 < f < 80e9
-    assert machine.flops_per_step(448, 448) == pytest.approx(4 * f, rel=0.01)
-    assert machine.flops_per_step(224, 224, "conv4_2") < f
+    assert speed.flops_per_step(448, 448) == pytest.approx(4 * f, rel=0.01)
+    assert speed.flops_per_step(224, 224, "conv4_2") < f
 
 
 def test_frames_report_what_a_budget_bought(photo, painting):
@@ -174,15 +163,21 @@ def test_frames_report_what_a_budget_bought(photo, painting):
     for last in stylize(photo, painting, Settings(seconds=2.0, size=48, precision="fp32")):
         pass
     i = last.info
-    assert i["seconds"] == 2.0 and i["size"] == 48 and i["steps"] == last.step
-    assert i["flops_per_step"] > 0 and sum(n for _, n in i["taken"]) == last.step
+    assert i.seconds == 2.0 and i.size == 48 and i.steps == last.step
+    assert i.flops_per_step > 0 and sum(n for _, n in i.taken) == last.step
 
 
 def test_given_steps_are_a_fixed_length_whatever_the_budget(photo, painting):
-    """Steps given with a budget: exactly those steps (the budget only chose the size)."""
+    """Steps given with a budget: exactly those steps (the budget only chose the size), never cut
+    by it, however short: only a hard limit cuts, and says so."""
     for seconds in (0.5, 30.0):
         last = None
         for last in stylize(photo, painting, Settings(seconds=seconds, steps=5, precision="fp32"),
                             max_size=96):
             pass
-        assert last.step == 5 and not last.info["cut"]
+        assert last.step == 5 and not last.info.cut and last.info.deadline is None
+    capped = None
+    for capped in stylize(photo.resize((96, 80)), painting, Settings(steps=400, size=96, precision="fp32"),
+                          limit=1.0):
+        pass
+    assert capped.info.cut and capped.step < 400  # the same flag does say a cut when there was one

@@ -62,19 +62,21 @@ def server_counters() -> dict:
     import torch
 
     from nst import engine
-    from nst.ui import run, stream
+    from nst.descent import Descent
+    from nst.objective import Objective
+    from nst.ui import runs, stream
     gc.collect()
-    codes = {engine.stylize.__code__, stream.paint_run.__code__}
+    codes = {engine.stylize.__code__, engine._steps.__code__, stream.paint_run.__code__}
     gens = objs = tensor_bytes = 0
     for o in gc.get_objects():
         kind = type(o)  # not isinstance: that reads __class__, which some lazy modules warn about
         if kind is types.GeneratorType and o.gi_code in codes:
             gens += 1
-        elif kind in (engine.Objective, engine._Descent):
+        elif kind in (Objective, Descent):
             objs += 1
         elif issubclass(kind, torch.Tensor):
             tensor_bytes += o.numel() * o.element_size()
-    return {"runs": run.RUNS.count(), "steerings": len(run.STEERINGS._by_session), "generators": gens,
+    return {"runs": runs.RUNS.count(), "steerings": len(runs.STEERINGS._by_session), "generators": gens,
             "run_objects": objs, "tensor_mb": tensor_bytes / 2**20}
 
 

@@ -5,8 +5,9 @@ import torch
 from PIL import Image
 
 from conftest import cool_painting, warm_photo
-from nst import Settings, images, stylize
-from nst.engine import pools_before, run
+from nst import Settings, stylize
+from nst import run
+from nst.vgg import pools_before
 from nst.masks import at_layers, brushed, to_mask
 from nst.settings import STYLE_LAYERS
 from nst.vgg import load_vgg

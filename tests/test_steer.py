@@ -7,8 +7,8 @@ import torch
 from conftest import cool_painting, warm_photo
 from nst import Settings, stylize
 from nst.controls import Controls
-from nst.engine import Objective
-from nst.machine import resolve
+from nst.objective import Objective
+from nst.budget import resolve
 from nst.vgg import load_vgg
 from nst import images
 

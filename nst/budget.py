@@ -1,0 +1,361 @@
+"""The machine policy: which arithmetic and optimizer, and what size and how many steps fit a
+visitor's time budget on *this* machine, decided from its measured speed (nst/speed.py); then,
+while a run paints, the schedule that keeps its deadline. Asked by the engine, never asking it.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from dataclasses import dataclass
+
+import torch
+
+from .levels import COARSEST, level_optimizers, level_plan, plan_levels, polish_steps
+from .settings import DEFAULT_SIZE, DEFAULT_STEPS, Settings
+from .speed import Speed, measured, observe, resolve_device
+
+GRID = 32  # planned sizes are multiples of this
+SMALLEST, LARGEST = 128, 4096  # px, long side the planner may choose (callers cap it lower)
+# Steps a picture needs, in full-size equivalents (a pyramid level of a quarter the pixels counts
+# a quarter), at 256 x 256 px, growing almost in proportion to the pixels: a finer picture has
+# more detail to settle. Set by measuring which size ends lowest at a deadline (`bench/quality.py
+# --sweep`, docs/design/time-budgets.md); Adam's keeps its ratio to L-BFGS's of the tables before.
+NEED_AT_256 = {"adam": 11.0, "adam+lbfgs": 7.0, "lbfgs": 7.0}
+NEED_POWER = 0.9  # ... times (pixels / 256^2) to this power
+FIRST_FRAME = 0.6  # s: the first level is sized so that its set-up and first step take this
+BF16_GAIN = 1.15  # bf16 must be measured this much faster than fp32 to be chosen
+OVERRUN = 1.1  # a budget's tolerance: a given size or steps predicted to need more is refused
+
+
+# ---------------------------------------------------------------------------- choosing
+def bf16_faster(sp: Speed, pixels: float = 256 * 256) -> bool:
+    """Was bf16 measured faster than fp32 here, by a margin worth its noise?"""
+    if "bf16/adam" not in sp.curves:
+        return False
+    return sp.step("fp32", "adam", pixels) >= BF16_GAIN * sp.step("bf16", "adam", pixels)
+
+
+def resolve(settings: Settings, sp: Speed | None = None) -> tuple[torch.device, str, str]:
+    """(device, precision, optimizer) after 'auto'. L-BFGS always runs in fp32: its curvature
+    estimates do not survive bf16 gradient noise (measured: it stalls at 10x the fp32 loss or
+    diverges with a line search).
+
+    precision 'auto' takes bf16 only where this machine's calibration measured it faster than
+    fp32. optimizer 'auto' then takes what reached the paper's objective soonest
+    (docs/design/time-budgets.md): with bf16, Adam at every level; in fp32 'adam+lbfgs', Adam at
+    the cheap coarse levels and L-BFGS at full size; one level alone: L-BFGS."""
+    device = resolve_device(settings.device)
+    opt, prec = settings.optimizer, settings.precision  # lbfgs + bf16: refused by validate()
+    if prec == "auto":
+        fast = opt != "lbfgs" and bf16_faster(sp or measured(device, settings.weights))
+        prec = "bf16" if fast else "fp32"
+    if opt == "auto":
+        opt = "adam" if prec == "bf16" else "adam+lbfgs" if settings.pyramid else "lbfgs"
+    return device, prec, opt
+
+
+def side_pixels(wh: tuple[int, int], long_side: int) -> int:
+    """Pixels of a picture of aspect wh painted at long_side."""
+    w, h = wh
+    s = long_side / max(w, h)
+    return max(1, round(w * s)) * max(1, round(h * s))
+
+
+def need_steps(optimizer: str, pixels: float) -> float:
+    """Full-size-equivalent steps a picture of this many pixels needs (see NEED_AT_256)."""
+    return NEED_AT_256.get(optimizer, NEED_AT_256["adam"]) * (pixels / 256**2) ** NEED_POWER
+
+
+@dataclass
+class Plan:
+    """What a budget buys on this machine: the size, the steps, the arithmetic, the optimizer,
+    and the seconds the model predicts."""
+
+    size: int
+    steps: int
+    precision: str
+    optimizer: str
+    seconds: float  # predicted wall time of the steps
+    budget: float | None = None
+
+
+def cost(sp: Speed, precision: str, optimizer: str, wh, levels) -> float:
+    """Predicted seconds of a level plan [(long side, steps)]: each level's steps at its pixels,
+    plus its set-up (targets: about one step's forward passes)."""
+    opts = level_optimizers(optimizer, len(levels), False)
+    return sum((n + 1) * sp.step(precision, opt, side_pixels(wh, side)) for (side, n), opt in zip(levels, opts))
+
+
+def plan(settings: Settings, wh: tuple[int, int], seconds: float, sp: Speed | None = None,
+         max_size: int = LARGEST) -> Plan:
+    """The size and steps that fill `seconds` on this machine for a photo of size wh: the largest
+    size (a multiple of GRID, at most max_size) at which the picture still gets the steps it needs
+    (need_steps), then as many steps as the budget holds. A size or steps given in `settings` is
+    kept: steps fixed, the size is the largest that fits them; size fixed, the steps fit."""
+    sp = sp or measured(settings.device, settings.weights)
+    _, precision, optimizer = resolve(settings, sp)
+
+    def levels(side, n):
+        return plan_levels(side, n, settings.pyramid, coarsest=first_side(sp, precision, wh, side))
+
+    def fits(side, n) -> bool:
+        return cost(sp, precision, optimizer, wh, levels(side, n)) <= seconds
+
+    def fit_steps(side) -> int:  # the most steps whose plan fits: cost grows with steps
+        lo, hi = 1, 2
+        while fits(side, hi) and hi < 100_000:
+            hi *= 2
+        while lo < hi - 1:
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if fits(side, mid) else (lo, mid)
+        return lo
+
+    def equivalent(side, n) -> float:  # full-size-equivalent steps of a plan
+        full = side_pixels(wh, side)
+        return sum(k * side_pixels(wh, s) / full for s, k in levels(side, n))
+
+    top = max(GRID, min(max_size, LARGEST))
+    sizes = list(range(top - top % GRID, SMALLEST - 1, -GRID)) or [top]
+    size = settings.size
+    if size is None:
+        size = sizes[-1]
+        for side in sizes:  # largest first
+            if settings.steps:
+                ok = fits(side, settings.steps)
+            else:
+                ok = equivalent(side, fit_steps(side)) >= need_steps(optimizer, side_pixels(wh, side))
+            if ok:
+                size = side
+                break
+    steps = settings.steps or fit_steps(size)
+    return Plan(size, steps, precision, optimizer,
+                cost(sp, precision, optimizer, wh, levels(size, steps)), seconds)
+
+
+def check_budget(settings: Settings, wh: tuple[int, int], sp: Speed | None = None, *,
+                 seconds: float | None = None, max_size: int = LARGEST, measure: bool = True) -> None:
+    """Refuse in words a size, or a number of steps, given with a budget that cannot hold it on
+    this machine: even the least plan around it (one step at that size; those steps at the
+    smallest size), predicted from the measured speed, would end after OVERRUN x the budget.
+    `seconds`: what the steps may take (default the whole budget; the CLI takes off its own start
+    and finish). The budget plans both, or neither is given: nothing to check. No model
+    (measure=False and none measured yet): nothing is said."""
+    s = settings
+    if s.seconds is None or s.levels or (s.size is None) == (s.steps is None):
+        return
+    sp = sp or measured(s.device, s.weights, measure=measure)
+    if sp is None:
+        return
+    seconds = s.seconds if seconds is None else seconds
+    p = plan(s, wh, seconds, sp, max_size=max_size)
+    predicted = p.seconds + s.seconds - seconds
+    if predicted <= OVERRUN * s.seconds:
+        return
+    if s.size is not None:
+        said = (f"{s.seconds:g} s cannot hold a {s.size} px picture in {p.precision} on this "
+                f"machine: even one step is predicted to end after about {predicted:.0f} s. Give "
+                f"more seconds or a smaller size, or leave the size to the budget")
+    else:
+        said = (f"{s.steps} steps do not fit in {s.seconds:g} s on this machine, even at "
+                f"{p.size} px: about {predicted:.0f} s predicted. Give fewer steps or more seconds, "
+                f"or leave the steps to the budget")
+    if p.precision == "bf16" and not bf16_faster(sp):
+        said += " (bf16 was measured slower than fp32 here: precision auto would take fp32)"
+    raise ValueError(said + ".")
+
+
+def check_clip(settings: Settings, wh: tuple[int, int], frames: int, seconds: float, sp: Speed | None = None,
+               *, measure: bool = True) -> None:
+    """Refuse in words a clip size that its budget cannot hold on this machine: every frame needs
+    at least one step at that size (and its targets), and that alone, predicted from the measured
+    speed, would end after OVERRUN x `seconds`. No size given: the budget chooses it."""
+    s = settings
+    if s.size is None:
+        return
+    sp = sp or measured(s.device, s.weights, measure=measure)
+    if sp is None:
+        return
+    _, precision, optimizer = resolve(s.replace(pyramid=False), sp)  # later frames: one scale
+    predicted = frames * cost(sp, precision, optimizer, wh, [(s.size, 1)])
+    if predicted > OVERRUN * seconds:
+        raise ValueError(f"{seconds:g} s cannot hold {frames} frames at {s.size} px on this machine: even one "
+                         f"step a frame is predicted to take about {predicted:.0f} s. Give more seconds, a "
+                         f"smaller size or a shorter clip, or leave the size to the budget.")
+
+
+def first_side(sp: Speed, precision: str, wh, size: int) -> int:
+    """The least long side of the pyramid's coarsest level (plan_levels halves the size while it
+    stays at or above this, so the coarsest level lies between it and twice it): about the pixels
+    of a 3:2 photo at 90-128 px (a panorama gets a longer side for the same cost, not a sliver),
+    or fewer on a machine too slow to show a first frame within FIRST_FRAME there (set-up, about
+    two steps' worth, plus the first step)."""
+    w, h = wh
+    side = max(64, round(math.sqrt(128 * 85 * max(w, h) / min(w, h))))
+    while side > 64 and 3 * sp.step(precision, "adam", side_pixels(wh, side)) > FIRST_FRAME:
+        side -= GRID // 2
+    return min(round(0.7 * side), size)
+
+
+# ---------------------------------------------------------------------------- a run's plan
+@dataclass
+class RunPlan:
+    """Everything decided before a run paints: its Settings with the size and steps filled in,
+    the device and arithmetic, the levels and each one's optimizer, and the deadline."""
+
+    settings: Settings
+    device: torch.device
+    precision: str
+    optimizers: list  # per level: 'adam' | 'polish' | 'lbfgs'
+    levels: list  # [(long side, steps)] coarse to fine, as planned before the first step
+    speed: Speed | None
+    deadline: float | None  # perf_counter time of the final frame, or None
+    budgeted: bool  # the deadline is a budget to fill (steps may grow), not only a cap
+
+    @property
+    def channels_last(self) -> bool:
+        return self.device.type in ("cpu", "cuda")
+
+
+def plan_run(s: Settings, wh: tuple[int, int], *, started: float, reserve: float = 0.0,
+             limit: float | None = None, max_size: int = LARGEST) -> RunPlan:
+    """The plan of a run of `s` on a photo of size wh, started at `started` (perf_counter): with
+    s.seconds the final frame is due that many seconds after it, less `reserve` (what the caller
+    needs after it), and the size and steps not given are planned to fill the time left; `limit`
+    (seconds from `started`) caps any run. Given steps are a fixed length: the budget then only
+    chooses the size, and sets no deadline."""
+    timed = s.seconds is not None or limit is not None
+    device = resolve_device(s.device)
+    # measured now if the run needs it; else only refreshed where a model exists
+    sp = measured(device, s.weights, measure=timed or s.precision == "auto")
+    device, precision, optimizer = resolve(s, sp)
+    budgeted = s.seconds is not None and s.steps is None and not s.levels
+    deadline = started + s.seconds - reserve if budgeted else None
+    if limit is not None:
+        deadline = min(deadline or math.inf, started + limit - reserve)
+    left = started + s.seconds - reserve - time.perf_counter() if s.seconds is not None else None
+    s, p = concrete(s, wh, sp, left, max_size)
+    coarsest = first_side(sp, precision, wh, s.size) if p else COARSEST
+    levels = level_plan(wh, s, optimizer, coarsest)
+    optimizers = level_optimizers(optimizer, len(levels), bool(polish_steps(s, optimizer)))
+    return RunPlan(s, device, precision, optimizers, levels, sp, deadline, budgeted)
+
+
+def concrete(s: Settings, wh: tuple[int, int], sp: Speed | None = None, seconds: float | None = None,
+             max_size: int = LARGEST) -> tuple[Settings, Plan | None]:
+    """s with its size and steps filled in: given ones win; with a time budget (`seconds`, the
+    time left for the steps) the planner fills the others; else the defaults."""
+    if s.levels:
+        return s.replace(size=s.levels[-1][0], steps=sum(n for _, n in s.levels)), None
+    if seconds is None or (s.size is not None and s.steps is not None):
+        return s.replace(size=s.size or DEFAULT_SIZE, steps=s.steps or DEFAULT_STEPS), None
+    p = plan(s, wh, seconds, sp, max_size=max_size)
+    return s.replace(size=p.size, steps=p.steps), p
+
+
+# ---------------------------------------------------------------------------- keeping the deadline
+class Schedule:
+    """The level plan [(side, steps)] and, under a deadline, its re-planning: before each step the
+    steps left are scaled so that the predicted finish meets the deadline, predicted from the rate
+    measured at this level and, for later levels, the machine's model scaled by how far this
+    level's measured rate is off it. A budget may add steps (`grow`); a safety limit only cuts.
+    Coarse levels give way first: the finest level always keeps at least one step, so a cut run
+    still ends at full size."""
+
+    def __init__(self, levels, optimizers, wh, sp, precision, deadline=None, grow=False):
+        self.levels = [list(lv) for lv in levels]
+        self.optimizers, self.wh, self.sp, self.precision = optimizers, wh, sp, precision
+        self.deadline, self.grow = deadline, grow
+        self.times: dict[int, list[float]] = {}  # level -> seconds of each step
+        self.k = 1.0  # measured / modelled seconds per step, carried to later levels
+        self.cut = False  # a limit (not a budget) took steps away
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n in self.levels)
+
+    def planned(self) -> list[tuple[int, int]]:
+        """The levels still in the plan (a coarse level re-planned to no steps is left out)."""
+        return [tuple(lv) for lv in self.levels if lv[1] or lv is self.levels[-1]]
+
+    def taken(self) -> list[tuple[int, int]]:
+        """[(side, steps)] of the levels as run so far: what repeats this run exactly."""
+        return [(self.levels[j][0], len(t)) for j, t in sorted(self.times.items())]
+
+    def model(self, j: int) -> float:
+        return self.sp.step(self.precision, self.optimizers[j], side_pixels(self.wh, self.levels[j][0]))
+
+    def rate(self, level: int) -> float | None:
+        """Measured seconds per step at this level (the first step, which sets up kernels and
+        targets, only while it is the only one)."""
+        t = self.times.get(level, [])
+        return statistics.median(t[1:][-5:]) if len(t) > 1 else (t[0] if t else None)
+
+    def stepped(self, level: int, seconds: float) -> None:
+        self.times.setdefault(level, []).append(seconds)
+
+    def left(self, level: int, done_here: int) -> float:
+        """Predicted seconds to the final frame."""
+        if self.sp is None:  # no model: this level's rate, later levels dearer by their pixels
+            r, side = self.rate(level) or 0.0, self.levels[level][0]
+            return r * (self.levels[level][1] - done_here) + sum(
+                r * n * (sz / side) ** 2 for sz, n in self.levels[level + 1:])
+        here = self.rate(level) or self.model(level) * self.k
+        later = range(level + 1, len(self.levels))
+        return (here * (self.levels[level][1] - done_here) + 0.5 * self.model(-1) * self.k
+                + sum((self.levels[j][1] + 1) * self.model(j) * self.k for j in later if self.levels[j][1]))
+
+    def seconds_left(self, level: int, done_here: int, now: float) -> float:
+        """The countdown a visitor sees: a budget's is the deadline's own (it never jumps up at a
+        level change), a capped run's the prediction within the cap."""
+        left = self.left(level, done_here)
+        if self.deadline is not None:
+            left = self.deadline - now if self.grow else min(left, self.deadline - now)
+        return max(0.0, left)
+
+    def replan(self, level: int, done_here: int, now: float) -> None:
+        if self.deadline is None or self.sp is None:
+            return
+        r = self.rate(level)
+        if r is not None and len(self.times[level]) > 1:
+            self.k = min(4.0, max(0.25, r / self.model(level)))
+        here = r or self.model(level) * self.k
+        later = range(level + 1, len(self.levels))
+        fixed = 0.5 * self.model(-1) * self.k + sum(self.model(j) * self.k for j in later)
+        var = here * (self.levels[level][1] - done_here) + sum(self.levels[j][1] * self.model(j) * self.k
+                                                              for j in later)
+        self._scale(level, done_here, self.deadline - now - fixed, var, here, later)
+
+    def _scale(self, level, done_here, avail, var, here, later) -> None:
+        """Scale the steps left so that `var` predicted seconds become `avail`."""
+        last = len(self.levels) - 1
+        if var <= 0 and self.grow and level == last:
+            # a budget's final level has run its plan (a slow start may have cut it to one step):
+            # time left buys more steps at the rate measured here
+            self.levels[level][1] = done_here + max(0, int(avail / here))
+            return
+        f = avail / var if var > 0 else 1.0
+        if not self.grow:
+            f = min(f, 1.0)
+        if abs(f - 1) < 0.02:
+            return
+        self.cut = self.cut or not self.grow
+        if later and avail < 2 * self.model(last) * self.k:
+            # no time for the coarse levels: end this one now, go straight to one full-size step
+            self.levels[level][1] = done_here
+            for j in later:
+                self.levels[j][1] = 1 if j == last else 0
+            return
+        self.levels[level][1] = done_here + max(0, round((self.levels[level][1] - done_here) * f))
+        for j in later:
+            self.levels[j][1] = max(1 if j == last else 0, round(self.levels[j][1] * f))
+        if level == last:
+            self.levels[level][1] = max(1, self.levels[level][1])
+
+    def report(self) -> None:
+        """A real run refreshes the machine's model with the rates it measured (levels of at
+        least four steps; the first, which sets up kernels, left out)."""
+        for level, times in self.times.items():
+            if len(times) >= 4:
+                observe(self.sp, self.precision, self.optimizers[level],
+                        side_pixels(self.wh, self.levels[level][0]), statistics.median(times[1:]))

@@ -1,0 +1,81 @@
+"""The descent: minimise one level's objective over the pixels, one optimizer step per call.
+
+It keeps the best picture seen (the lowest total loss) with its losses, and the latest evaluated
+picture with its own losses (`seen`), so a frame always pairs a picture with the losses of that
+picture. It knows nothing of levels, deadlines or frames (nst/engine.py).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .objective import Objective
+from .optim import make_optimizer
+
+
+class Descent:
+    """`optimizer`: 'adam', 'polish' (L-BFGS without a line search) or 'lbfgs' (with one); see
+    nst.optim.make_optimizer. Adam's pixels stay in 0..255; L-BFGS's are not clamped."""
+
+    def __init__(self, objective: Objective, x0: torch.Tensor, optimizer: str, lr: float):
+        self.objective, self.optimizer, self.lr = objective, optimizer, lr
+        self.x = x0.clone().requires_grad_(True)
+        self.opt = make_optimizer(optimizer, self.x, lr)
+        self.best, self.best_loss, self.best_losses = self.x.detach().clone(), math.inf, {}
+        self.seen, self.losses = self.best, {}  # the latest evaluated picture and its losses
+
+    def _record(self, x: torch.Tensor, L, Lc, Ls) -> float:
+        v = L.item()
+        if not math.isfinite(v):
+            raise FloatingPointError("the loss became infinite or NaN; lower lr or the weights, "
+                                     "or use precision='fp32'")
+        self.seen = self.objective.picture(x.detach()).clone()
+        self.losses = {"content": Lc.item(), "style": Ls.item(), "total": v}
+        if v < self.best_loss:
+            self.best_loss, self.best, self.best_losses = v, self.seen, self.losses
+        return v
+
+    def _closure(self):
+        self.x.grad = None
+        L, Lc, Ls = self.objective(self.x)
+        L.backward()
+        self._record(self.x, L, Lc, Ls)
+        return L
+
+    def step(self) -> None:
+        self.opt.step(self._closure)
+        if self.optimizer == "adam":
+            with torch.no_grad():
+                self.x.clamp_(0, 255)
+
+    def finish(self) -> None:
+        """Evaluate the level's last update (a step evaluates the picture *before* its update),
+        so the final picture can be the best one and the next level can start from it."""
+        known = getattr(self.opt, "known", None)
+        if known is not None and torch.equal(self.x, known[0]):
+            return  # the line search evaluated this very point
+        with torch.no_grad():
+            self._record(self.x, *self.objective(self.x))
+
+    def take_moments(self, coarser: "Descent") -> None:
+        """Adam to Adam across a pyramid level: start with the coarser level's moments, enlarged
+        to this size (as crowsonkb's style-transfer-pytorch carries them), not from zero. Adam's
+        step m/sqrt(v) is scale-free, so the gradients' other scale at this size does not matter."""
+        old = coarser.opt.state
+        if self.optimizer != "adam" or coarser.optimizer != "adam" or not old:
+            return
+        hw = tuple(self.x.shape[-2:])
+        grow = lambda t: torch.nn.functional.interpolate(t, size=hw, mode="bilinear")  # noqa: E731
+        self.opt.state.update(step=old["step"].clone(), exp_avg=grow(old["exp_avg"]),
+                              exp_avg_sq=grow(old["exp_avg_sq"]).clamp_min(0))
+
+    def objective_changed(self) -> None:
+        """The objective was steered: losses from before cannot rank pictures any more. Adam keeps
+        its moments (a change never restarts the run); L-BFGS drops its curvature pairs, which
+        describe the old objective: kept, they sent the line search to NaN after a 1000x change
+        of alpha/beta (measured, 32 px). It goes on from the same picture, its first step sized
+        afresh."""
+        self.best_loss, self.best_losses = math.inf, {}
+        if self.optimizer != "adam":
+            self.opt.reset()
