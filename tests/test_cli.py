@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nst.cli import build_parser, main, settings_from_args
+from nst.cli import main
+from nst.cli.photo import build_parser, settings_from_args
 
 
 @pytest.fixture

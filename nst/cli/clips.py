@@ -4,22 +4,18 @@ video: a clip (a video file or a folder of frames) painted frame by frame, each 
 (nst/video.py), written as MP4, WebM or a folder of PNGs with the clip's rate and audio.
 batch: every photo of a folder painted on its own, one PNG each.
 --workers N spreads the work over N Ray workers (nst/scale.py); RAY_ADDRESS joins a cluster.
-Bad input ends with exit code 2 and one line; Ctrl-C stops after the current step and keeps the
-frames (or photos) done so far.
+Ctrl-C stops every worker after its current step and keeps the frames (or photos) done so far.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
-from . import machine
-from . import settings as S
-from .cli import _open, _Parser, exit_code
+from .. import settings as S
+from .common import Parser, ctrl_c, exit_code, open_file, process_start
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -38,7 +34,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="nst", description="Paint a video or a batch of photos (see nst --help for one photo).")
+    p = Parser(prog="nst", description="Paint a video or a batch of photos (see nst --help for one photo).")
     sub = p.add_subparsers(dest="command", required=True)
     v = sub.add_parser("video", help="paint a clip, each frame from the one before (Ruder et al. 2016)")
     v.add_argument("clip", help="a video file (mp4, webm, mov, gif) or a folder of frames sorted by name")
@@ -67,48 +63,47 @@ def _settings(a, n_styles: int) -> S.Settings:
 def _workers(a) -> int:
     if a.workers is None and not os.environ.get("RAY_ADDRESS"):
         return 1  # Ray is never imported
-    from . import scale
+    from .. import scale
 
     return scale.start(a.workers)
-
-
-def _stopper():
-    cancel = threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, lambda *_: cancel.set())
-    return cancel
 
 
 def run_video(a) -> None:
     from tqdm import tqdm
 
-    from . import clipio, flow, video
+    from .. import clipio, video
 
-    started = time.perf_counter() - machine.process_age()
+    started = process_start()
     out = clipio.check_output(a.output)
     clip = clipio.read_clip(a.clip, fps=a.fps)
-    styles = [_open(p) for p in a.styles]
+    styles = [open_file(p) for p in a.styles]
     s = _settings(a, len(styles))
-    workers = _workers(a)
-    runner = None
-    if workers > 1:
-        from . import scale
-
-        runner = scale.chunk_runner(workers, s.weights)
-    cancel = _stopper()
     painted = {}
-    bar = tqdm(total=len(clip.frames), unit="frame", disable=a.quiet, dynamic_ncols=True)
-    reserve = 0.3 + 0.05 * len(clip.frames)  # the encoder and the closing line
-    try:
-        for f in video.paint_clip(clip.frames, styles, s, seconds=a.seconds and a.seconds - reserve,
-                                  steps=a.steps, started=started, cancel=cancel, workers=workers,
-                                  chunk_runner=runner):
-            painted[f.index] = f
-            bar.update(1)
-            bar.set_postfix(frame=f.index + 1, style=f"{f.losses['style']:.3g}", refresh=False)
-    finally:
-        bar.close()
-    # a stopped clip keeps its frames from the start up to the first one not painted
+    with ctrl_c() as cancel:  # Ctrl-C: every worker ends its step, the frames done are kept
+        workers = _workers(a)
+        runner = None
+        if workers > 1:
+            from .. import scale
+
+            runner = scale.chunk_runner(workers, s.weights)
+        bar = tqdm(total=len(clip.frames), unit="frame", disable=a.quiet, dynamic_ncols=True)
+        reserve = 0.3 + 0.05 * len(clip.frames)  # the encoder and the closing line
+        try:
+            for f in video.paint_clip(clip.frames, styles, s, seconds=a.seconds and a.seconds - reserve,
+                                      steps=a.steps, started=started, cancel=cancel, workers=workers,
+                                      chunk_runner=runner):
+                painted[f.index] = f
+                bar.update(1)
+                bar.set_postfix(frame=f.index + 1, style=f"{f.losses['style']:.3g}", refresh=False)
+        finally:
+            bar.close()
+    _write_clip(clip, painted, out, started, workers, cancel.is_set())
+
+
+def _write_clip(clip, painted: dict, out: Path, started: float, workers: int, stopped: bool) -> None:
+    """A stopped clip keeps its frames from the start up to the first one not painted."""
+    from .. import clipio, flow
+
     n = next((k for k in range(len(clip.frames)) if k not in painted), len(clip.frames))
     if not n:
         raise ValueError("stopped before the first frame was painted: nothing to write")
@@ -121,42 +116,51 @@ def run_video(a) -> None:
     print(f"wrote {out} ({n} of {len(clip.frames)} frames, {frames[0].width}x{frames[0].height}, "
           f"{float(clip.fps):.3g} fps, {wall:.1f} s from start, {per_frame:.1f} s per frame after the first, "
           f"{workers} worker{'s' * (workers > 1)}); temporal error {flow.temporal_error(frames, inputs):.1f}"
-          + (" (stopped early)" if cancel.is_set() else ""), file=sys.stderr)
+          + (" (stopped early)" if stopped else ""), file=sys.stderr)
 
 
 def run_batch(a) -> None:
     from tqdm import tqdm
 
-    from .engine import run
-
-    started = time.perf_counter() - machine.process_age()
+    started = process_start()
     folder, out = Path(a.photos), Path(a.output)
     if not folder.is_dir():
         raise ValueError(f"no folder of photos at {str(folder)!r}")
-    out.mkdir(parents=True, exist_ok=True)
     files = sorted(f for f in folder.iterdir() if f.is_file() and not f.name.startswith("."))
     if not files:
         raise ValueError(f"the folder {str(folder)!r} has no photos in it")
-    photos = [_open(str(f)) for f in files]
-    styles = [_open(p) for p in a.styles]
+    photos = [open_file(str(f)) for f in files]
+    styles = [open_file(p) for p in a.styles]
     s = _settings(a, len(styles))
-    workers = _workers(a)
-    if a.seconds is not None:  # the budget is for the batch: each photo gets its share of it
-        rounds = -(-len(photos) // workers)
-        s = s.replace(seconds=(a.seconds - (time.perf_counter() - started) - 0.5) / rounds)
-    if workers > 1:
-        from . import scale
+    out.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with ctrl_c() as cancel:  # Ctrl-C: the photos being painted end with their best; no other starts
+        workers = _workers(a)
+        if a.seconds is not None:  # the budget is for the batch: each photo gets its share of it
+            rounds = -(-len(photos) // workers)
+            s = s.replace(seconds=(a.seconds - (time.perf_counter() - started) - 0.5) / rounds)
+        with tqdm(total=len(photos), unit="photo", disable=a.quiet, dynamic_ncols=True) as bar:
+            for f, frame in zip(files, _painted(photos, styles, s, workers, cancel)):
+                if frame is not None:
+                    frame.image.save(out / f"{f.stem}.png")
+                    written += 1
+                bar.update(1)
+    print(f"wrote {written} of {len(photos)} pictures to {out} in {time.perf_counter() - started:.1f} s "
+          f"({workers} worker{'s' * (workers > 1)})" + (" (stopped early)" if cancel.is_set() else ""),
+          file=sys.stderr)
 
-        results = scale.paint_photos(photos, styles, s, workers)
-    else:
-        cancel = _stopper()
-        results = (run(p, styles, s, cancel=cancel) for p in photos)
-    with tqdm(total=len(photos), unit="photo", disable=a.quiet, dynamic_ncols=True) as bar:
-        for f, frame in zip(files, results):
-            frame.image.save(out / f"{f.stem}.png")
-            bar.update(1)
-    print(f"wrote {len(photos)} pictures to {out} in {time.perf_counter() - started:.1f} s "
-          f"({workers} worker{'s' * (workers > 1)})", file=sys.stderr)
+
+def _painted(photos, styles, s: S.Settings, workers: int, cancel):
+    """Each photo's final frame in order; None for a photo a stop came before."""
+    if workers > 1:
+        from .. import scale
+
+        yield from scale.paint_photos(photos, styles, s, workers, cancel)
+        return
+    from ..engine import run
+
+    for p in photos:
+        yield None if cancel.is_set() else run(p, styles, s, cancel=cancel)
 
 
 def main(argv: list[str]) -> int:

@@ -1,31 +1,22 @@
-"""`python -m nst CONTENT STYLE [STYLE ...] -o OUT.png`: one flag per Settings field.
-(`python -m nst video ...` and `python -m nst batch ...`: nst/cli_video.py.)
+"""`python -m nst CONTENT STYLE [STYLE ...] -o OUT.png`: one photo, one flag per Settings field.
 
-Bad input ends with exit code 2 and one line on stderr, never a traceback. Ctrl-C stops after
-the current step and still writes the best picture so far.
+Ctrl-C stops after the current step and still writes the best picture so far.
 """
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
-from PIL import Image
-
-from . import machine, masks
-from . import settings as S
-from .engine import paper_losses, stylize
-from .intake import ImageError, open_image
-from .timelapse import TimeLapse
-from .weights import WeightsError
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # argparse prints usage + error; one line is clearer
-        self.exit(2, f"nst: error: {message} (see nst --help)\n")
+from .. import masks
+from .. import settings as S
+from ..budget import check_budget, plan, side_pixels
+from ..engine import stylize
+from ..speed import measured
+from ..timelapse import TimeLapse
+from ..yardstick import paper_losses
+from .common import Parser, check_output, ctrl_c, exit_code, open_file, process_start
 
 
 def _names(text: str) -> tuple:
@@ -47,7 +38,7 @@ def _levels(text: str) -> tuple:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="nst", description="Paint a photo in the style of one or more paintings "
+    p = Parser(prog="nst", description="Paint a photo in the style of one or more paintings "
                 "(Gatys, Ecker & Bethge 2015). Flags left out come from --preset, then the defaults.")
     p.add_argument("content", help="the photo (any image PIL reads)")
     p.add_argument("styles", nargs="+", metavar="style", help="one or more style images")
@@ -127,15 +118,6 @@ def settings_from_args(a: argparse.Namespace) -> S.Settings:
     return base.replace(**given).validate(n_styles=len(a.styles))
 
 
-def _check_output(path: Path, suffixes=None, kind: str = "an image extension such as .png or .jpg"
-                  ) -> None:
-    """Refuse an output the run could not write, before spending minutes on it."""
-    if path.suffix.lower() not in (suffixes or Image.registered_extensions()):
-        raise ValueError(f"cannot write {str(path)!r}: use {kind}")
-    if not path.parent.is_dir():
-        raise ValueError(f"cannot write {str(path)!r}: folder {str(path.parent)!r} does not exist")
-
-
 def _frame_path(out: Path, step: int) -> Path:
     return out.with_name(f"{out.stem}_step{step:04d}{out.suffix}")
 
@@ -143,52 +125,52 @@ def _frame_path(out: Path, step: int) -> Path:
 def _paint(a, s: S.Settings, content, styles, out: Path, mask=None) -> None:
     from tqdm import tqdm
 
-    started = time.perf_counter() - machine.process_age()  # a budget counts this command's start
+    started = process_start()  # a budget counts this command's start
     reserve = _finishing(s, content.size, bool(a.timelapse))
     if s.seconds is not None:  # the steps get the budget less this command's start and finish
-        machine.check_budget(s, content.size, seconds=started + s.seconds - reserve - time.perf_counter())
-    cancel = threading.Event()
-    on_main = threading.current_thread() is threading.main_thread()  # signals need the main thread
-    # Ctrl-C sets cancel: the engine finishes the step and yields the best picture, saved below
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set()) if on_main else None
+        check_budget(s, content.size, seconds=started + s.seconds - reserve - time.perf_counter())
     bar = tqdm(total=s.steps, unit="step", disable=a.quiet, dynamic_ncols=True)
     lapse = TimeLapse() if a.timelapse else None
-    try:
-        for frame in stylize(content, styles, s, cancel=cancel, mask=mask, started=started,
-                             reserve=reserve):
-            if lapse:
-                lapse.add(frame.image, frame.step)
-            bar.total = frame.total
-            bar.update(frame.step - bar.n)
-            bar.set_postfix(level=f"{frame.scale + 1}/{frame.levels}",
-                            content=f"{frame.losses['content']:.3g}",
-                            style=f"{frame.losses['style']:.3g}", refresh=False)
-            if a.save_every and not frame.done and frame.step % a.save_every == 0:
-                frame.image.save(_frame_path(out, frame.step))
-    finally:
-        bar.close()
-        if on_main:
-            signal.signal(signal.SIGINT, previous)
+    with ctrl_c() as cancel:  # Ctrl-C: the engine finishes the step and yields the best picture
+        try:
+            for frame in stylize(content, styles, s, cancel=cancel, mask=mask, started=started,
+                                 reserve=reserve):
+                if lapse:
+                    lapse.add(frame.image, frame.step)
+                bar.total = frame.total
+                bar.update(frame.step - bar.n)
+                bar.set_postfix(level=f"{frame.scale + 1}/{frame.levels}",
+                                content=f"{frame.losses['content']:.3g}",
+                                style=f"{frame.losses['style']:.3g}", refresh=False)
+                if a.save_every and not frame.done and frame.step % a.save_every == 0:
+                    frame.image.save(_frame_path(out, frame.step))
+        finally:
+            bar.close()
     frame.image.save(out)
     if lapse:
         lapse.write(a.timelapse)
+    print(_closing_line(frame, out, content, styles, s, started, cancel.is_set(), a.timelapse), file=sys.stderr)
+
+
+def _closing_line(frame, out: Path, content, styles, s: S.Settings, started: float, stopped: bool,
+                  lapse: str | None) -> str:
+    """What was written, how long it took from the command's start, how far the style loss fell
+    against the photo's own, and the flags that repeat the run."""
     photo, ours = (d["style"] for d in paper_losses([content.resize(frame.image.size), frame.image],
                                                       content, styles, s))
-    stopped = " (stopped early)" if cancel.is_set() else ""
     i = frame.info
-    print(f"wrote {out} ({frame.image.width}x{frame.image.height}, {frame.step} steps in "
-          f"{time.perf_counter() - started:.1f} s from start on {i['device']} {i['precision']} "
-          f"{i['optimizer']}){stopped}; style loss {ours / max(photo, 1e-30):.3f}x "
-          f"the photo's" + (f"; time-lapse {a.timelapse}" if lapse else "")
-          + f"; repeat it with: {repeat_flags(frame)}", file=sys.stderr)
+    return (f"wrote {out} ({frame.image.width}x{frame.image.height}, {frame.step} steps in "
+            f"{time.perf_counter() - started:.1f} s from start on {i.device} {i.precision} "
+            f"{i.optimizer}){' (stopped early)' if stopped else ''}; style loss "
+            f"{ours / max(photo, 1e-30):.3f}x the photo's" + (f"; time-lapse {lapse}" if lapse else "")
+            + f"; repeat it with: {repeat_flags(frame)}")
 
 
 def repeat_flags(frame) -> str:
     """The flags that paint this run again, pixel for pixel on the same device: the level plan it
     really took (size and steps) and the arithmetic it chose, with its seed."""
     i = frame.info
-    return (f"--levels {','.join(f'{sz}x{n}' for sz, n in i['taken'])} --precision {i['precision']} "
-            f"--seed {i['seed']}")
+    return f"--levels {','.join(f'{sz}x{n}' for sz, n in i.taken)} --precision {i.precision} --seed {i.seed}"
 
 
 def _finishing(s: S.Settings, wh, lapse: bool) -> float:
@@ -197,50 +179,25 @@ def _finishing(s: S.Settings, wh, lapse: bool) -> float:
     machine's model, so a budget is kept to the file written. Only budgets need it."""
     if s.seconds is None:
         return 0.0
-    sp = machine.speed(s.device, s.weights)
-    side = s.size or machine.plan(s, wh, s.seconds, sp).size
-    step = sp.step("fp32", "adam", machine.side_pixels(wh, side))
+    sp = measured(s.device, s.weights)
+    side = s.size or plan(s, wh, s.seconds, sp).size
+    step = sp.step("fp32", "adam", side_pixels(wh, side))
     return 0.2 + 1.4 * step + (1.0 if lapse else 0.0)  # 2.0 ended 0.80-0.90x the budget, 1.2 0.93-0.97x
-
-
-def _open(path: str) -> Image.Image:
-    try:
-        return open_image(path)
-    except ImageError as e:
-        raise ImageError(f"{path}: {e}") from None
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] in (["video"], ["batch"]):  # a clip or a folder of photos: nst/cli_video.py
-        from .cli_video import main as clip_main
-
-        return clip_main(argv)
-    a = build_parser().parse_args(argv)
-    return exit_code(lambda: _one_photo(a))
 
 
 def _one_photo(a) -> None:
     s = settings_from_args(a)
     out = Path(a.output)
-    _check_output(out)
+    check_output(out)
     if a.timelapse:
-        _check_output(Path(a.timelapse), (".webp",), "a .webp file for the time-lapse")
-    content, *styles = [_open(p) for p in [a.content, *a.styles]]
+        check_output(Path(a.timelapse), (".webp",), "a .webp file for the time-lapse")
+    content, *styles = [open_file(p) for p in [a.content, *a.styles]]
     mask = masks.open_mask(a.mask) if a.mask else None
     if mask is not None:
         masks.check(mask, content.size, s.mask_mode, len(styles))
     _paint(a, s, content, styles, out, mask)
 
 
-def exit_code(work) -> int:
-    """Run the command: 0 when done; bad input is one line and exit code 2, never a traceback."""
-    try:
-        work()
-    except (ImageError, ValueError, WeightsError, FloatingPointError, OSError) as e:
-        print(f"nst: error: {e}", file=sys.stderr)
-        return 2
-    except Exception as e:  # a bug, not bad input: still one line, and a distinct exit code
-        print(f"nst: internal error: {type(e).__name__}: {e}", file=sys.stderr)
-        return 1
-    return 0
+def main(argv: list[str]) -> int:
+    a = build_parser().parse_args(argv)
+    return exit_code(lambda: _one_photo(a))
