@@ -17,7 +17,8 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 import app
-from nst.ui import contract, paint, progress, run
+from waiting import wait_until
+from nst.ui import contract, limits, paint, progress, runs
 
 TINY = dict(size=64, steps=120, pyramid=False)  # long enough for several 0.3 s frames
 
@@ -103,7 +104,7 @@ def test_cancel_ends_the_run_and_frees_the_device(server, images, monkeypatch):
     and is closed within seconds (watched where it runs, not from the client, whose stream ends
     at the cancel whatever the server does), and the next job gets the device at once."""
     made, closed = [], []  # (time, step) of each frame the engine makes; when it was closed
-    engine = run.stylize
+    engine = runs.stylize
 
     def watched(*args, **kwargs):
         try:
@@ -113,10 +114,9 @@ def test_cancel_ends_the_run_and_frees_the_device(server, images, monkeypatch):
         finally:
             closed.append(time.monotonic())
 
-    monkeypatch.setattr(run, "stylize", watched)
+    monkeypatch.setattr(runs, "stylize", watched)
     job = _submit(server, images, size=96, steps=800, pyramid=False)
-    while len(job.outputs()) < 2 and not job.done():
-        time.sleep(0.05)
+    wait_until(lambda: len(job.outputs()) >= 2 or job.done(), 120, "the run's second frame")
     status = job.outputs()[-1][1]
     step, planned = map(int, re.search(r"step (\d+) of (\d+)", status).groups())
     assert not job.done() and "Painting" in status and step < planned, status
@@ -124,10 +124,10 @@ def test_cancel_ends_the_run_and_frees_the_device(server, images, monkeypatch):
     job.cancel()
     _wait(job, 30)
     end = time.monotonic() + 5
-    while (run.RUNS.count() or not closed) and time.monotonic() < end:
+    while (runs.RUNS.count() or not closed) and time.monotonic() < end:
         time.sleep(0.05)
     assert closed and closed[0] - cancelled < 5, "the run was not closed within 5 s of the cancel"
-    assert run.RUNS.count() == 0, "a run is still registered as painting"
+    assert runs.RUNS.count() == 0, "a run is still registered as painting"
     after = [s for t, s in made if t > cancelled]
     # the frame in flight at the cancel and at most one more (frames come every 0.3 s or step)
     assert len(after) <= 2 and made[-1][1] < planned, (after, step, planned)
@@ -138,8 +138,7 @@ def test_cancel_ends_the_run_and_frees_the_device(server, images, monkeypatch):
     assert "Painting" in status and "Done" not in status and "Stopped" not in status, status
     submitted = time.monotonic()
     again = _submit(server, images, size=64, steps=5, pyramid=False)  # ... and the slot is free
-    while not again.outputs() and not again.done():
-        time.sleep(0.05)
+    wait_until(lambda: again.outputs() or again.done(), 30, "the next job's first frame")
     assert time.monotonic() - submitted < 10, "the next job did not get the device promptly"
     _wait(again, 30)
     assert "**Done**" in again.outputs()[-1][1] and "5 steps" in again.outputs()[-1][1], again.outputs()[-1][1]
@@ -241,12 +240,12 @@ def test_the_api_page_lists_stylize_first_with_this_machines_limits(server):
     info = Client(server, verbose=False).view_api(return_format="dict", print_info=False)
     assert list(info["named_endpoints"])[0] == "/stylize"
     doc = contract.stylize.__doc__
-    assert "MAX_" not in doc and f"1 to {run.LIMITS.max_steps}" in doc
-    assert f"{run.LIMITS.min_size} to {run.LIMITS.max_size}" in doc and f"{run.MAX_SECONDS:.0f} s" in doc
+    assert "MAX_" not in doc and f"1 to {limits.LIMITS.max_steps}" in doc
+    assert f"{limits.LIMITS.min_size} to {limits.LIMITS.max_size}" in doc and f"{limits.MAX_SECONDS:.0f} s" in doc
     described = {p["parameter_name"]: p["python_type"]["description"]
                  for p in info["named_endpoints"]["/stylize"]["parameters"]}
     assert all(described.values()), [k for k, v in described.items() if not v]  # one line each
-    assert f"{run.LIMITS.min_size} to {run.LIMITS.max_size}" in described["size"]
+    assert f"{limits.LIMITS.min_size} to {limits.LIMITS.max_size}" in described["size"]
 
 
 @pytest.mark.parametrize("name, value", [("seed", float("inf")), ("steps", float("nan")),
@@ -261,8 +260,8 @@ def test_numbers_too_large_for_a_float_are_refused_in_words(images, name, value)
 def test_zerogpu_asks_for_the_runs_own_budget():
     from nst import Settings
 
-    assert run.gpu_seconds(None, None, Settings(seconds=45)) == 45 + run.START_UP
-    assert run.gpu_seconds(None, None, Settings(steps=100)) == run.MAX_SECONDS + run.START_UP
+    assert runs.gpu_seconds(None, None, Settings(seconds=45)) == 45 + limits.START_UP
+    assert runs.gpu_seconds(None, None, Settings(steps=100)) == limits.MAX_SECONDS + limits.START_UP
 
 
 def test_a_third_painting_without_a_second_gets_its_own_weight(images):
@@ -281,11 +280,15 @@ def test_a_wide_panorama_keeps_a_usable_short_side_and_says_so(tmp_path):
     w, h = nst_fit(3000, 400, s.size)
     assert h >= 80 and w * h <= 1.05 * 256 ** 2  # no sliver, no more pixels
     assert "wide" in note and f"{w}×{h}" in note
-    # a budget plans by pixels and time: the panorama gets about a square's pixels, and is told so
+    # a budget plans by pixels and time: the panorama gets about a square's pixels (on a machine
+    # given by numbers, whose sizes stay under every cap), and is told so
     _, _, s, note, _ = contract.inputs(dict(p, size=0))
-    from nst.machine import side_pixels
+    from nst import Settings
+    from nst.budget import plan, side_pixels
+    from speeds import fake_speed
 
-    pano, square = run.planned("quick", (3000, 400)), run.planned("quick", (1000, 1000))
+    sp = fake_speed(fp32=2.0)
+    pano, square = (plan(Settings(seconds=15), wh, 15, sp, max_size=4096) for wh in ((3000, 400), (1000, 1000)))
     assert 0.6 <= side_pixels((3000, 400), pano.size) / side_pixels((1, 1), square.size) <= 1.6
     assert min(nst_fit(3000, 400, pano.size)) >= 64 and "wide" in note
 
@@ -322,15 +325,16 @@ def assert_no_jump(spec: dict, finer: int = 256):
     assert legend["orient"] in ("top-left", "top-right", "bottom-left", "bottom-right")
 
 
-def test_the_readme_curl_example_paints(server, tmp_path):
-    """README's curl example, run as written (only the host changed) against the live server."""
+def test_the_documented_curl_example_paints(server, tmp_path):
+    """The HTTP API reference's curl example, run as written (only the host changed) against the
+    live server."""
     import re
     import shutil
     import subprocess
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    script = re.search(r"<!-- curl-example -->\n```bash\n(.*?)```", readme, re.S)[1]
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "reference" / "http-api.md").read_text()
+    script = re.search(r"<!-- curl-example -->\n```bash\n(.*?)```", doc, re.S)[1]
     examples = Path(__file__).resolve().parents[1] / "examples"
     shutil.copy(examples / "photos" / "chelsea.jpg", tmp_path / "photo.jpg")
     shutil.copy(examples / "styles" / "starry_night.jpg", tmp_path / "painting.jpg")
@@ -351,7 +355,7 @@ def test_settings_validate_holds_the_servers_caps_and_the_lbfgs_rule():
     with pytest.raises(ValueError, match="from 16 to 300"):
         Settings(size=512).validate(limits=Limits(max_size=300))
     with pytest.raises(ValueError, match="tv_weight must be at most 10"):
-        Settings(tv_weight=11.0).validate(limits=run.LIMITS)
+        Settings(tv_weight=11.0).validate(limits=limits.LIMITS)
     Settings(size=512).validate()  # the library's own bounds allow it
 
 
@@ -361,3 +365,17 @@ def test_the_library_never_imports_the_ui():
     code = "import sys, nst, nst.cli, nst.explore; assert 'gradio' not in sys.modules, 'gradio was imported'"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-500:]
+
+
+def test_a_tiny_brushed_region_paints_instead_of_a_bare_error(server, tmp_path):
+    """A 4 px dot brushed on a 1024 px photo used to end the run with a bare error on the page."""
+    photo = Image.open(Path(__file__).resolve().parents[1] / "examples" / "photos" / "chelsea.jpg")
+    photo.convert("RGB").resize((1024, 681)).save(tmp_path / "photo.png")
+    mask = Image.new("L", (1024, 681), 0)
+    mask.paste(255, (500, 300, 504, 304))
+    mask.save(tmp_path / "mask.png")
+    Image.new("RGB", (64, 64), (30, 60, 200)).save(tmp_path / "paint.png")
+    client = Client(server, verbose=False)
+    result = client.predict(handle_file(str(tmp_path / "photo.png")), handle_file(str(tmp_path / "paint.png")),
+                            api_name="/stylize", size=256, steps=6, mask=handle_file(str(tmp_path / "mask.png")))
+    assert "**Done**" in result[1] and "256×170 px" in result[1], result[1]

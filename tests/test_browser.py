@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from test_app import assert_no_jump, server  # noqa: F401  (the same real server fixture)
+from waiting import wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
@@ -81,13 +82,25 @@ def _pictures(page, photo, painting):
     page.wait_for_selector("#style img")
 
 
+def set_slider(page, elem_id: str, value: float):
+    """Type into the slider's number box, as a visitor can (Enter commits it), again if the box
+    did not keep it: typed a moment after its accordion opened, it went back to its default (2 of
+    6 tries), faster than a person could type."""
+    box = page.locator(f"#{elem_id} input[type=number]")
+    for _ in range(3):
+        box.fill(str(value))
+        box.press("Enter")
+        page.wait_for_timeout(150)
+        if float(box.input_value()) == float(value):
+            return
+    raise AssertionError(f"the {elem_id} box did not keep {value}")
+
+
 def _advanced(page, **values):
     """Open Advanced and type values into its number boxes (elem_id -> value)."""
     page.click("#advanced > button")
     for elem, value in values.items():
-        box = page.locator(f"#{elem} input[type=number]")
-        box.fill(str(value))
-        box.press("Enter")
+        set_slider(page, elem, value)
     page.wait_for_timeout(300)
 
 
@@ -215,7 +228,7 @@ def test_a_wide_panorama_is_painted_with_a_usable_short_side(server, browser, fi
 
 
 def test_two_paint_clicks_then_stop_stops_everything(server, browser):  # noqa: F811
-    from nst.ui import run
+    from nst.ui import runs
     page = _page(browser, server)
     _pictures(page, EXAMPLES / "photos" / "rocket.jpg", EXAMPLES / "styles" / "shipwreck.jpg")
     _advanced(page, steps=800, size=256)
@@ -233,16 +246,16 @@ def test_two_paint_clicks_then_stop_stops_everything(server, browser):  # noqa: 
     device = app.demo._queue.event_queue_per_concurrency_id["device"]
 
     def idle() -> bool:
-        return not device.queue and device.current_concurrency == 0 and run.RUNS.count() == 0
+        return not device.queue and device.current_concurrency == 0 and runs.RUNS.count() == 0
 
     end = time.monotonic() + 60
     # ... and the page shows no run in progress (the live picture's progress wrap, as app.PHONE_CSS reads it)
     while not (idle() and page.evaluate("() => !document.querySelector('#live > .wrap:not(.hide)')")):
-        assert time.monotonic() < end, (f"after Stop: {len(device.queue)} waiting, {run.RUNS.count()} painting; "
+        assert time.monotonic() < end, (f"after Stop: {len(device.queue)} waiting, {runs.RUNS.count()} painting; "
                                         + page.inner_text("#status"))
         page.wait_for_timeout(100)
     assert "Painting" not in page.inner_text("#status") and "Stopped" in page.inner_text("#status")
-    assert run.RUNS.count() == 0  # no run left waiting or painting on the server
+    assert runs.RUNS.count() == 0  # no run left waiting or painting on the server
     page.close()
 
 
@@ -282,17 +295,24 @@ def test_the_preset_says_its_time_and_the_countdown_holds(server, browser):  # n
     assert "Quick · 15 s" in labels and "Balanced · 45 s" in labels and "px here" in labels, labels
     assert "No run goes past" in labels  # the safety cap, stated before a run
     _pictures(page, EXAMPLES / "photos" / "chelsea.jpg", EXAMPLES / "styles" / "the_scream.jpg")
+    page.wait_for_timeout(1000)  # the labels follow the photo just chosen
+    quick = re.search(r"Quick · 15 s · (\d+) px here", page.inner_text("#preset"))
+    assert quick, page.inner_text("#preset")
     page.click("#paint")
     lefts, sizes = [], set()
-    while "Done" not in page.inner_text("#status"):
+
+    def done() -> bool:
         text = page.inner_text("#status")
         m = re.search(r"about (\d+) s left", text)
         if m:
             lefts.append(int(m[1]))
             sizes.add(re.search(r"(\d+×\d+) px", text)[1])
-        page.wait_for_timeout(150)
+        return "Done" in text
+    wait_until(done, 90, "the quick run's Done", pause=lambda: page.wait_for_timeout(150))
     assert len(lefts) >= 5 and lefts[0] <= 15, lefts
     assert all(b <= a + 1 for a, b in zip(lefts, lefts[1:])), lefts  # 1 s: rounding of two reads
     final = re.search(r"(\d+×\d+) px", page.inner_text("#status"))[1]
     assert sizes == {final}, (sizes, final)  # the size promised from the first frame is the one given
+    # ... and the one the button promised for this photo before the click
+    assert max(map(int, final.split("×"))) == int(quick[1]), (quick[0], final)
     page.close()

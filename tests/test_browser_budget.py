@@ -8,22 +8,23 @@ import time
 
 from PIL import Image
 
-from nst.ui import run
+from nst.ui import limits
 from test_app import server  # noqa: F401  (the real app on a free port)
 from test_browser import browser  # noqa: F401  (Debian's Chromium, or a skip with the reason)
-from test_browser_steer import _download, _load, _set_slider
+from test_browser import set_slider
+from test_browser_steer import _download, _load
 
 CAP = 12.0  # s: this server's cap, for this module's server only
 
 
 def test_a_run_past_the_cap_is_cut_on_time_and_ends_at_full_size(server, browser, monkeypatch):  # noqa: F811
-    monkeypatch.setattr(run, "MAX_SECONDS", CAP)  # what the engine's limit and the ending read
+    monkeypatch.setattr(limits, "MAX_SECONDS", CAP)  # what the engine's limit and the ending read
     page = browser.new_page(viewport={"width": 1280, "height": 1100})
     page.goto(server)
     _load(page)
     page.click("#advanced")
-    _set_slider(page, "size", 320)
-    _set_slider(page, "steps", 1000)  # minutes of work on any CPU: far past the cap
+    set_slider(page, "size", 320)
+    set_slider(page, "steps", 1000)  # minutes of work on any CPU: far past the cap
     clicked = time.monotonic()
     page.click("#paint")
     page.wait_for_selector("#status :text('Painting')", timeout=60_000)

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from test_app import server  # noqa: F401  (the real app on a free port)
-from test_browser import browser  # noqa: F401  (Debian's Chromium, or a skip with the reason)
+from test_browser import browser, set_slider  # noqa: F401  (Debian's Chromium, or a skip with the reason)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SHOTS = Path(os.environ.get("NST_SCREENSHOTS", tempfile.gettempdir()))
@@ -29,20 +29,6 @@ def _step(page) -> int:
     return int(m.group(1)) if m else 0
 
 
-def _set_slider(page, elem_id: str, value: float):
-    """Type into the slider's number box, as a visitor can (Enter commits it), again if the box
-    did not keep it: typed a moment after its accordion opened, it went back to its default (2 of
-    6 tries), faster than a person could type."""
-    box = page.locator(f"#{elem_id} input[type=number]")
-    for _ in range(3):
-        box.fill(str(value))
-        box.press("Enter")
-        page.wait_for_timeout(150)
-        if float(box.input_value()) == float(value):
-            return
-    raise AssertionError(f"the {elem_id} box did not keep {value}")
-
-
 def test_moving_alpha_beta_steers_the_running_picture(server, browser):  # noqa: F811
     page = browser.new_page(viewport={"width": 1280, "height": 1100})
     page.goto(server)
@@ -51,7 +37,7 @@ def test_moving_alpha_beta_steers_the_running_picture(server, browser):  # noqa:
     page.click("#paint")
     page.wait_for_function("/step [1-9]/.test(document.querySelector('#status').innerText)",
                            timeout=120_000)
-    _set_slider(page, "ratio", 1)  # from 10^-3 to 10: much more photo
+    set_slider(page, "ratio", 1)  # from 10^-3 to 10: much more photo
     page.wait_for_selector("#status :text('photo against painting → 10^1.0 from step')", timeout=60_000)
     text = page.inner_text("#status")
     since = int(re.search(r"from step (\d+)", text).group(1))
@@ -77,17 +63,17 @@ def test_a_slider_value_the_server_refuses_is_said_on_the_page_and_the_run_goes_
     page.click("#advanced > button")
     # a size and steps both given: a fixed-length run, long enough to steer on any machine (steps
     # alone that the Quick budget cannot hold are refused before the run)
-    _set_slider(page, "size", 128)
-    _set_slider(page, "steps", 400)
+    set_slider(page, "size", 128)
+    set_slider(page, "steps", 400)
     page.wait_for_timeout(300)
     page.click("#paint")
     page.wait_for_function("/step [1-9]\\d* of 400/.test(document.querySelector('#status').innerText)",
                            timeout=120_000)
     for layer in ("conv1_1", "conv2_1", "conv3_1", "conv4_1"):
-        _set_slider(page, f"w_{layer}", 0)
+        set_slider(page, f"w_{layer}", 0)
     # taken in the order typed (one event for all the sliders), conv5_1 the only one left
     page.wait_for_selector("#status :text('conv4_1 → 0 from step')", timeout=30_000)
-    _set_slider(page, "w_conv5_1", 0)
+    set_slider(page, "w_conv5_1", 0)
     page.wait_for_selector(".toast-body :text('Not applied')", timeout=15_000)
     page.wait_for_timeout(500)
     said = [t.inner_text() for t in page.query_selector_all(".toast-body") if "Not applied" in t.inner_text()]

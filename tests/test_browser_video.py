@@ -11,7 +11,8 @@ import av
 
 from test_app import server  # noqa: F401  (the real app on a free port)
 from test_browser import browser  # noqa: F401  (Debian's Chromium, or a skip with the reason)
-from test_browser_steer import _download, _set_slider
+from test_browser import set_slider
+from test_browser_steer import _download
 
 SHOTS = Path(os.environ.get("NST_SCREENSHOTS", tempfile.gettempdir()))
 FRAMES = "document.querySelectorAll('#video_frames img').length"
@@ -22,8 +23,8 @@ def test_the_video_tab_streams_frames_then_plays_and_downloads_the_mp4(server, b
     page.goto(server)
     page.get_by_role("tab", name="Video").click()
     page.wait_for_selector("#clip video")  # the example clip is there to start with
-    _set_slider(page, "video_seconds", 30)
-    _set_slider(page, "video_size", 96)
+    set_slider(page, "video_seconds", 30)
+    set_slider(page, "video_size", 96)
     page.click("#paint_video")
     # frames arrive while the clip is still being painted
     page.wait_for_function(f"{FRAMES} >= 2 && /Painting/.test(document.querySelector('#video_status').innerText)",
@@ -48,8 +49,8 @@ def test_stop_keeps_the_frames_done_as_a_shorter_clip(server, browser):  # noqa:
     page.goto(server)
     page.get_by_role("tab", name="Video").click()
     page.wait_for_selector("#clip video")
-    _set_slider(page, "video_seconds", 120)
-    _set_slider(page, "video_size", 64)
+    set_slider(page, "video_seconds", 120)
+    set_slider(page, "video_size", 64)
     page.click("#paint_video")
     page.wait_for_function(f"{FRAMES} >= 2", timeout=120_000)
     page.click("#stop_video")

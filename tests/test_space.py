@@ -21,8 +21,8 @@ import sys
 import app  # what a Space runs
 order = list(sys.modules)
 assert "spaces" in sys.modules and order.index("spaces") < order.index("torch"), "spaces after torch"
-from nst.ui import run
-assert run.spaces is not None and not run.ON_ZEROGPU
+from nst.ui import limits
+assert limits.spaces is not None and not limits.ON_ZEROGPU
 from gradio_client import Client, handle_file
 photo, painting, port = sys.argv[1:4]
 _, url, _ = app.launch(app.demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=int(port),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from waiting import wait_until
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
@@ -51,12 +52,12 @@ def test_page_sliders_reach_the_sessions_run_by_slot():
     import types
 
     from nst import Settings
-    from nst.ui import paint, run
+    from nst.ui import paint, runs
 
     s = Settings(style_layers=("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"),
                  layer_weights=(0.2,) * 5, style_blend=(1.0, 0.5))
     me, other = types.SimpleNamespace(session_hash="me"), types.SimpleNamespace(session_hash="other")
-    with run.STEERINGS.run("me", s, 2) as mine, run.STEERINGS.run("other", s, 2) as theirs:
+    with runs.STEERINGS.run("me", s, 2) as mine, runs.STEERINGS.run("other", s, 2) as theirs:
         paint._steer(me, -1.0, 0.2, 0.2, 0.7, 0.2, 0.2, 1.0, 0.9, 0.25, None, "third.png")
         version, knobs = mine.controls.read()
         assert version == 1 and knobs["ratio"] == pytest.approx(0.1)
@@ -65,7 +66,7 @@ def test_page_sliders_reach_the_sessions_run_by_slot():
         assert mine.changes(((12, 1),)) == [
             (12, "photo against painting → 10^-1.0, conv3_1 → 0.7, blend → 1:0.25")]
         assert theirs.controls.read()[0] == 0
-    assert run.STEERINGS.get("me") is None  # the run ended: nothing left to steer
+    assert runs.STEERINGS.get("me") is None  # the run ended: nothing left to steer
 
 
 def test_the_page_sends_slider_values_one_at_a_time_the_latest_last():
@@ -115,18 +116,18 @@ def test_a_live_slider_value_out_of_the_servers_range_is_refused_and_the_run_goe
     import dataclasses
     import time
 
-    from nst.ui import run
+    from nst.ui import limits, runs
 
     # the server's caps, tightened: the run's own alpha/beta (10^-3) fits, 10^0 does not
-    monkeypatch.setattr(run, "LIMITS", dataclasses.replace(run.LIMITS, ratio=(1e-8, 1e-2)))
+    monkeypatch.setattr(limits, "LIMITS", dataclasses.replace(limits.LIMITS, ratio=(1e-8, 1e-2)))
     client = Client(server, verbose=False)
     job = client.submit(handle_file(images["photo"]), handle_file(images["paint"]), size=96, steps=800,
                         pyramid=False, api_name="/stylize")
     try:
         end = time.monotonic() + 60
-        while not (job.outputs() and run.STEERINGS.get(client.session_hash)) and time.monotonic() < end:
+        while not (job.outputs() and runs.STEERINGS.get(client.session_hash)) and time.monotonic() < end:
             time.sleep(0.05)
-        steering = run.STEERINGS.get(client.session_hash)
+        steering = runs.STEERINGS.get(client.session_hash)
         assert steering is not None and not job.done(), "the run did not start"
         weights, blend = [0.2] * 5, [1.0, 0.5, 0.5]
         refused = {
@@ -141,8 +142,8 @@ def test_a_live_slider_value_out_of_the_servers_range_is_refused_and_the_run_goe
             assert r.json()["title"] == "Slider"
         at = _step(job.outputs()[-1][1])
         assert steering.controls.read() == (0, {"ratio": None, "layer_weights": None, "style_blend": None})
-        while _step(job.outputs()[-1][1]) < at + 3 and not job.done():  # it keeps painting ...
-            time.sleep(0.05)
+        wait_until(lambda: _step(job.outputs()[-1][1]) >= at + 3 or job.done(), 60,
+                   "three more steps")  # it keeps painting ...
         status = job.outputs()[-1][1]
         assert not job.done() and _step(status) >= at + 3, status
         assert "→" not in status and steering.controls.read()[0] == 0, status  # ... with its old knobs
@@ -154,7 +155,7 @@ def test_a_live_slider_value_out_of_the_servers_range_is_refused_and_the_run_goe
     finally:
         job.cancel()
         end = time.monotonic() + 30
-        while run.RUNS.count() and time.monotonic() < end:
+        while runs.RUNS.count() and time.monotonic() < end:
             time.sleep(0.1)
 
 
@@ -163,7 +164,7 @@ def test_a_live_value_meets_the_very_rules_and_sentences_of_the_runs_own_paramet
     the same value as the run's own parameter is refused (Settings.validate, the server's LIMITS)."""
     from nst import Settings
     from nst.settings import STYLE_LAYERS
-    from nst.ui import run
+    from nst.ui import limits, runs
 
     s = Settings(content_weight=1e-3, style_weight=1.0, style_layers=STYLE_LAYERS, layer_weights=(0.2,) * 5,
                  style_blend=(1.0, 0.5))
@@ -175,11 +176,11 @@ def test_a_live_value_meets_the_very_rules_and_sentences_of_the_runs_own_paramet
         ("style_blend", (0.0, 0.0), dict(style_blend=(0.0, 0.0))),
     ]:
         with pytest.raises(ValueError) as own_err:
-            s.replace(**own).validate(n_styles=2, limits=run.LIMITS)
-        steering = run.Steering(s, 2)
+            s.replace(**own).validate(n_styles=2, limits=limits.LIMITS)
+        steering = runs.Steering(s, 2)
         with pytest.raises(ValueError) as live_err:
             steering.controls.set(**{knob: value})
         assert str(live_err.value) == str(own_err.value), knob
         assert steering.controls.read()[0] == 0
     for knob, value in [("ratio", 1e2), ("layer_weights", (0, 0, 1, 0, 0)), ("style_blend", (0.0, 1.0))]:
-        run.Steering(s, 2).controls.set(**{knob: value})  # at the caps: taken
+        runs.Steering(s, 2).controls.set(**{knob: value})  # at the caps: taken

@@ -10,7 +10,7 @@ from PIL import Image
 
 from ..engine import run as run_once
 from ..settings import Settings
-from . import explore, paint, run, video
+from . import explore, limits, paint, video
 from .examples import EXAMPLES
 
 CSS = """
@@ -93,7 +93,7 @@ def build() -> gr.Blocks:
             "Drop in a photo and a painting (or click an example under each), press **Paint**, and "
             "watch the photo being painted, step by step: "
             "[Gatys, Ecker & Bethge (2015)](https://arxiv.org/abs/1508.06576) "
-            f"on the original VGG-19, running on this machine's **{'GPU' if run.GPU else 'CPU'}**.",
+            f"on the original VGG-19, running on this machine's **{'GPU' if limits.GPU else 'CPU'}**.",
             elem_id="title")
         with gr.Tab("Paint"):
             content, style = paint.build()  # first, so /stylize heads the API page
@@ -103,7 +103,7 @@ def build() -> gr.Blocks:
             explore.build(content, style)
         _name_api_values(blocks)
         _name_refusals(blocks)
-    blocks.queue(max_size=run.QUEUE_SIZE, default_concurrency_limit=1)
+    blocks.queue(max_size=limits.QUEUE_SIZE, default_concurrency_limit=1)
     return blocks
 
 
@@ -140,10 +140,10 @@ def _name_refusals(blocks: gr.Blocks):
 
 
 def _warm_up():
-    """Load the weights, measure this machine (nst.machine: a few seconds the first time, then
+    """Load the weights, measure this machine (nst.speed: a few seconds the first time, then
     cached) and let the math libraries set up their kernels now, so a visitor's first frame is
     not the one that pays for it."""
-    run.speed()
+    limits.speed()
     tiny = Image.new("RGB", (64, 48), (120, 90, 60))
     run_once(tiny, tiny, Settings(size=64, steps=2, pyramid=False))
 
@@ -151,7 +151,7 @@ def _warm_up():
 def launch(demo: gr.Blocks, **overrides):
     """Start the server with this app's limits (tests pass prevent_thread_lock etc.)."""
     share = "--share" in sys.argv or os.environ.get("GRADIO_SHARE", "").lower() in ("1", "true")
-    kwargs = dict(max_file_size=f"{run.MAX_FILE_MB}mb", css=CSS, head=HEAD, share=share or None,
+    kwargs = dict(max_file_size=f"{limits.MAX_FILE_MB}mb", css=CSS, head=HEAD, share=share or None,
                   allowed_paths=[str(EXAMPLES)],  # the API page's sample code fetches an example
                   theme=gr.themes.Soft(primary_hue="indigo", secondary_hue="amber"))
     _warm_up()

@@ -8,9 +8,11 @@ import time
 
 import gradio as gr
 
-from .. import images, machine, masks
+from .. import images, masks
+from ..budget import check_budget
+from ..intake import FORMAT_NAMES
 from ..settings import COLORS, INITS, LAYERS, OPTIMIZERS, POOLINGS, PRECISIONS, PRESETS, STYLE_LAYERS, Settings, preset
-from . import run
+from . import limits, refusals
 from .stream import paint_run
 _D = Settings()  # the library's defaults, shown by the widgets and the API alike
 THIN = 2.0  # long/short above this: a thin picture gets the pixel count of a square of its size
@@ -45,7 +47,7 @@ def _size_for(size: int, wh: tuple[int, int]) -> tuple[int, str]:
     aspect = max(w, h) / min(w, h)
     if aspect <= THIN:
         return size, ""
-    grown = min(run.LIMITS.max_size, int(size * math.sqrt(aspect)))
+    grown = min(limits.LIMITS.max_size, int(size * math.sqrt(aspect)))
     if grown <= size:
         return size, ""
     out = images.fit_size(w, h, grown)
@@ -57,16 +59,16 @@ def _size_for(size: int, wh: tuple[int, int]) -> tuple[int, str]:
                    f"as a thin strip.")
 
 
-def inputs(p: dict, max_side: int = run.WORK_SIDE):
+def inputs(p: dict, max_side: int = limits.WORK_SIDE):
     """(photo, paintings, Settings, note, mask) from the endpoint's parameters; ValueError (a
     sentence) for anything refused."""
-    content = run.picture("the photo", p["content"], max_side=max_side)
+    content = refusals.picture("the photo", p["content"], max_side=max_side)
     slots = [("the painting", p["style"], p["blend_1"], True),
              ("the second painting", p["style_2"], p["blend_2"], False),
              ("the third painting", p["style_3"], p["blend_3"], False)]
     styles, blend = [], []
     for name, path, weight, required in slots:  # each painting keeps its own slot's weight
-        img = run.picture(name, path, required, max_side)
+        img = refusals.picture(name, path, required, max_side)
         if img is not None:
             styles.append(img)
             blend.append(_number(f"the weight of {name}", weight))
@@ -94,17 +96,20 @@ def inputs(p: dict, max_side: int = run.WORK_SIDE):
         style_blend=tuple(blend) if len(styles) > 1 else None,
         style_scale=_number("style_scale", p["style_scale"]), tv_weight=_number("tv_weight", p["tv_weight"]),
         pyramid=bool(p["pyramid"]), colors=p["colors"], precision=p["precision"],
-        frame_every=1_000_000, frame_seconds=run.FRAME_SECONDS, mask_mode=p["mask_mode"])
+        frame_every=1_000_000, frame_seconds=limits.FRAME_SECONDS, mask_mode=p["mask_mode"])
     if len(styles) == 1 and blend[0] <= 0:
         raise ValueError("give the painting a weight above 0")
     if not any(w.values()):
         raise ValueError("give at least one style layer (a scale of the painting) a weight above 0")
-    s.validate(n_styles=len(styles), limits=run.LIMITS)
-    if not run.ON_ZEROGPU:  # there the run's GPU is not this process's device
+    s.validate(n_styles=len(styles), limits=limits.LIMITS)
+    if not limits.ON_ZEROGPU:  # there the run's GPU is not this process's device
         try:
-            machine.check_budget(s, content.size, max_size=run.LIMITS.max_size, measure=False)
+            check_budget(s, content.size, max_size=limits.LIMITS.max_size, measure=False)
         except ValueError as e:  # the page gives seconds by its presets
             raise ValueError(f"{e} A longer preset gives more seconds.") from None
+        if s.size is None and s.steps is None and s.seconds == PRESETS[p["preset"]]:
+            # the size the preset's label promises for this photo: the same plan, the same seconds
+            s = s.replace(size=limits.planned(p["preset"], content.size, s).size)
     mask = None
     if p["mask"] not in (None, ""):
         mask = masks.open_mask(p["mask"])
@@ -130,7 +135,7 @@ def stylize(content: str, style: str, preset: str = "quick",
     try:
         content_img, styles, s, note, mask_img = inputs(params)
     except ValueError as e:
-        raise run.refuse(e) from None
+        raise refusals.refuse(e) from None
     yield from paint_run(content_img, styles, s, request, note, mask=mask_img, started=started)
 
 
@@ -142,15 +147,15 @@ def _doc() -> str:
     """stylize's docstring with this machine's real limits: Gradio's API page shows its first
     paragraph as the description, each Args line beside its parameter, each Returns line as one
     item."""
-    lim = run.LIMITS
-    presets = ", ".join(f"'{n}' {t:g} s (here about {run.planned(n).size} px for a 3:2 photo)"
+    lim = limits.LIMITS
+    presets = ", ".join(f"'{n}' {t:g} s (here about {limits.planned(n).size} px for a 3:2 photo)"
                         for n, t in PRESETS.items())
-    return f"""Paint a photo in the style of a painting (Gatys, Ecker & Bethge 2015), streaming the picture as it is painted. Only content and style are required. Every other parameter has a default and is checked on this server; a refusal is an error whose message says what to change. A run ends when its time budget (the preset's, or seconds) says, with the size and steps this machine can fill it with; no run goes past {run.MAX_SECONDS:.0f} s.
+    return f"""Paint a photo in the style of a painting (Gatys, Ecker & Bethge 2015), streaming the picture as it is painted. Only content and style are required. Every other parameter has a default and is checked on this server; a refusal is an error whose message says what to change. A run ends when its time budget (the preset's, or seconds) says, with the size and steps this machine can fill it with; no run goes past {limits.MAX_SECONDS:.0f} s.
 
     Args:
-        content: the photo: JPEG, PNG, WebP, GIF, BMP or TIFF, up to {run.MAX_FILE_MB} MB and 64 megapixels.
+        content: the photo: {FORMAT_NAMES}, up to {limits.MAX_FILE_MB} MB and 64 megapixels.
         style: the painting (same formats).
-        preset: the time budget from the request to the final picture: {presets}, planned for this machine's {'GPU' if run.GPU else 'CPU'}.
+        preset: the time budget from the request to the final picture: {presets}, planned for this machine's {'GPU' if limits.GPU else 'CPU'}.
         style_2: optional second painting, blended with the first.
         style_3: optional third painting.
         blend_1: weight of painting 1, 0 to {lim.max_blend:g}.
@@ -177,7 +182,7 @@ def _doc() -> str:
         seed: for the noise start, 0 to {lim.max_seed}.
         mask: optional image marking where the painting goes (white, or opaque on a transparent layer = inside), drawn at the photo's proportions (Gatys et al. 2017, spatial control).
         mask_mode: inside (the painting inside the mask, the photo itself outside) | split (painting 1 inside, painting 2 = style_2 outside).
-        seconds: the time budget in seconds, 0 = the preset's; up to {run.MAX_SECONDS:.0f}. A size, or steps, that this machine's measured speed says the budget cannot hold is refused before the run, in words.
+        seconds: the time budget in seconds, 0 = the preset's; up to {limits.MAX_SECONDS:.0f}. A size, or steps, that this machine's measured speed says the budget cannot hold is refused before the run, in words.
 
     Returns:
         image: the picture so far, about three times a second; the last one is the best.

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import inspect
 import re
-import threading
 import time
-from contextlib import contextmanager
 from functools import lru_cache
 
 import gradio as gr
 from PIL import Image
 
 from .. import explore
-from ..settings import LAYERS, Limits
-from . import run
+from ..settings import LAYERS
+from . import limits, refusals
 from .contract import _number  # one parameter-to-number rule for every endpoint
 from .examples import EXAMPLES as EXAMPLE_DIR
 from .examples import PHOTOS, STYLES
@@ -29,9 +27,7 @@ EXAMPLES = PHOTOS + STYLES
 DEFAULT_PAINTING = EXAMPLE_DIR / "styles" / "starry_night.jpg"  # Figure 1 and the α/β row without one
 DEFAULT_PAINTING_LABEL = "Painting (empty: The Starry Night)"
 DISPLAY_SIDE = 384  # px: a rebuild is shown enlarged to about this, so 128 px is not a thumbnail
-# per reconstruction: keeps one visitor's job on a 2-core CPU short
-MAX_SECONDS = 300  # wall clock per job; past it the job stops with what it has
-LIMITS = Limits(min_size=32, max_size=256, max_steps=400, max_seed=2**31 - 1, max_seconds=MAX_SECONDS)
+LIMITS = limits.EXPLORE  # small pictures; the same wall-clock cap as every job (limits.MAX_SECONDS)
 MAX_SIDE = 1024  # every view here works far below this size
 MAX_CHANNELS = 32
 # Time budgets, shared by a figure's cells: the steps are what this machine fits into them.
@@ -80,7 +76,7 @@ conv1, textures in conv3, object parts in conv5.
 
 # ---------------------------------------------------------------------------- checks
 def _picture(name: str, path):
-    return run.picture(name, path, max_side=MAX_SIDE)
+    return refusals.picture(name, path, max_side=MAX_SIDE)
 
 
 def _settings(size, steps, seed=0, seconds=None):
@@ -96,25 +92,10 @@ def _said(s, t0: float) -> str:
     return f"{took} (budget {s.seconds:g} s)" if s.steps is None else took
 
 
-@contextmanager
-def _deadline():
-    """An Event that sets itself after MAX_SECONDS (the engine then ends with its best image);
-    its timer ends with the job."""
-    cancel = threading.Event()
-    timer = threading.Timer(MAX_SECONDS, cancel.set)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield cancel
-    finally:
-        timer.cancel()
-        timer.join()  # returns at once: a cancelled Timer's thread just ends
-
-
 @lru_cache(maxsize=1)
 def _example_images():
     """The example pictures for the patch search, opened once per server, at the size it uses."""
-    return tuple(run.picture("an example", p, max_side=2 * explore.PATCH_SIDE) for p in EXAMPLES)
+    return tuple(refusals.picture("an example", p, max_side=2 * explore.PATCH_SIDE) for p in EXAMPLES)
 
 
 def _shown(fn, n_outputs: int):
@@ -124,9 +105,9 @@ def _shown(fn, n_outputs: int):
         try:
             yield from fn(*args, **kwargs)
         except ValueError as e:
-            said = "**Not rendered.** " + run.sentence(e)
+            said = "**Not rendered.** " + refusals.sentence(e)
             yield (*[gr.skip()] * (n_outputs - 1), said) if n_outputs > 1 else said
-            raise run.refuse(e) from None
+            raise refusals.refuse(e) from None
     wrapped.__name__, wrapped.__doc__ = fn.__name__, fn.__doc__
     wrapped.__signature__ = inspect.signature(fn)
     return wrapped
@@ -171,13 +152,12 @@ def reconstruct(image, layer: str = "conv4_2", mode: str = "content", steps: int
     img, layer, s = _prepare_reconstruct(image, layer, mode, steps, size, seed, seconds)
     what = (f"content from {layer}" if mode == "content"
             else "style from " + ", ".join(explore.style_layers_upto(layer)))
-    with _deadline() as cancel:
-        for f in explore.reconstruct(img, layer, mode, s, cancel=cancel):
-            left = f", {f.info['left']:.0f} s left" if s.steps is None and not f.done else ""
-            shown, scale = _enlarged(f.image)
-            yield shown, (f"{'**Done**' if f.done else 'Rebuilding'} {what}: step {f.step} of {f.total}, "
-                          f"loss {f.losses.get('total', float('nan')):.3g}, {f.elapsed:.1f} s{left}. "
-                          f"{_computed_at(f.image, scale)}")
+    for f in explore.reconstruct(img, layer, mode, s, limit=limits.MAX_SECONDS):
+        left = f", {f.info.left:.0f} s left" if s.steps is None and not f.done else ""
+        shown, scale = _enlarged(f.image)
+        yield shown, (f"{'**Done**' if f.done else 'Rebuilding'} {what}: step {f.step} of {f.total}, "
+                      f"loss {f.losses.get('total', float('nan')):.3g}, {f.elapsed:.1f} s{left}. "
+                      f"{_computed_at(f.image, scale)}")
 
 
 def _enlarged(image):
@@ -214,11 +194,10 @@ def figure(content, style=None, size: int = 128, steps: int = 0, seconds: float 
     c, st, given, s = _prepare_figure(content, style, size, steps, seconds)
     note = _default_note(given, "the style row")
     t0 = time.perf_counter()
-    with _deadline() as cancel:
-        for p in explore.figure1(c, st, s, cancel=cancel):
-            frac = (p.cell + (p.frame.step / p.frame.total if p.frame else 0)) / p.cells
-            progress(1.0 if p.done else frac, desc=p.label)
-            yield p.image, _figure_status(p, t0, s) + note
+    for p in explore.figure1(c, st, s, started=t0, limit=limits.MAX_SECONDS):
+        frac = (p.cell + (p.frame.step / p.frame.total if p.frame else 0)) / p.cells
+        progress(1.0 if p.done else frac, desc=p.label)
+        yield p.image, _figure_status(p, t0, s) + note
 
 
 def _figure_status(p: explore.FigureProgress, t0: float, s) -> str:
@@ -241,10 +220,9 @@ def ratio_row(content, style=None, size: int = 128, steps: int = 0, seconds: flo
     note = _default_note(given, "the row")
     t0 = time.perf_counter()
     ratios = [10.0 ** e for e in RATIO_EXPONENTS]
-    with _deadline() as cancel:
-        for p in explore.ratio_row(c, st, ratios, s, cancel=cancel):
-            progress(1.0 if p.done else (p.cell + 0.5) / p.cells, desc=p.label)
-            yield p.image, _figure_status(p, t0, s) + note
+    for p in explore.ratio_row(c, st, ratios, s, started=t0, limit=limits.MAX_SECONDS):
+        progress(1.0 if p.done else (p.cell + 0.5) / p.cells, desc=p.label)
+        yield p.image, _figure_status(p, t0, s) + note
 
 
 def _prepare_activations(image, layer="conv3_1", channels=8):
@@ -342,7 +320,7 @@ def _grid_section(fn, prepare, name: str, image, md: str, button: str, out_label
                                  min_width=120, elem_id=f"{name}-size")
                 steps = gr.Slider(0, LIMITS.max_steps, 0, step=1, label="Steps per cell (0 = what the time allows)",
                                   min_width=120, elem_id=f"{name}-steps")
-                seconds = gr.Slider(5, MAX_SECONDS, SECONDS[name], step=5, label="Seconds in all", min_width=120)
+                seconds = gr.Slider(5, limits.MAX_SECONDS, SECONDS[name], step=5, label="Seconds in all", min_width=120)
             go = gr.Button(button, variant="primary", elem_id=f"{name}-go")
             status = gr.Markdown("", elem_id=f"{name}-status")
         with gr.Column(scale=8, min_width=320):

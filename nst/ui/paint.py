@@ -1,14 +1,16 @@
 """The Paint tab's layout and page handlers: a photo, a painting, Paint, and the picture streaming in."""
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
 import gradio as gr
+from gradio.context import Context
 
 from .. import masks
-from ..settings import COLORS, INITS, LAYERS, OPTIMIZERS, POOLINGS, PRECISIONS, STYLE_LAYERS
-from . import run
+from ..settings import COLORS, INITS, LAYERS, OPTIMIZERS, POOLINGS, PRECISIONS, STYLE_LAYERS, Settings
+from . import files, limits, refusals, runs
 from .contract import API_DEFAULTS, API_PARAMS, PRESETS, _describe, _number, inputs, stylize
 from .examples import PHOTOS, SAMPLE_PAINTING, SAMPLE_PHOTO, STYLES, picker, thumbs
 from .image_input import image_input
@@ -28,7 +30,7 @@ def _show_live():
 def _arm(request: gr.Request):
     """In the same chain as the run it precedes (so a click Gradio ignores arms nothing): the
     run's cancel Event, so Stop works while the run waits for its turn."""
-    run.RUNS.arm(request.session_hash)
+    runs.RUNS.arm(request.session_hash)
 
 
 def _ready(where: str, editor, values) -> tuple[str | None, str]:
@@ -46,7 +48,7 @@ def _ready(where: str, editor, values) -> tuple[str | None, str]:
     if mask is None:
         return None, "inside"
     masks.check(mask, content.size, where, len(styles))
-    return str(run.save_png(mask)), where  # a one-channel PNG: white = inside
+    return str(files.save_png(mask)), where  # a one-channel PNG: white = inside
 
 
 def _start(request: gr.Request, where: str, editor, *values):
@@ -56,7 +58,7 @@ def _start(request: gr.Request, where: str, editor, *values):
     try:
         mask, mode = _ready(where, editor, values)
     except ValueError as e:
-        raise run.refuse(e, "Not painted") from None
+        raise refusals.refuse(e, "Not painted") from None
     _arm(request)
     return (*_show_live(), mask, mode, "**Waiting for the machine…**", "")
 
@@ -67,12 +69,12 @@ def _refused(where: str, editor, *values):
     try:
         _ready(where, editor, values)
     except ValueError as e:
-        yield "**Not painted.** " + run.sentence(e), ""
-        raise run.refuse(e, "Not painted") from None
+        yield "**Not painted.** " + refusals.sentence(e), ""
+        raise refusals.refuse(e, "Not painted") from None
 
 
 def _stop(request: gr.Request):
-    run.RUNS.stop(request.session_hash)
+    runs.RUNS.stop(request.session_hash)
 
 
 def _steer(request: gr.Request, ratio_exp, *weights):
@@ -80,10 +82,10 @@ def _steer(request: gr.Request, ratio_exp, *weights):
     the queue). With no run going the slider is simply the next run's setting. `weights`: the five
     layer weights, the three blend weights, then paintings 2 and 3 (a blend weight counts only
     for a painting that is there, as in inputs())."""
-    steering = run.STEERINGS.get(request.session_hash)
+    steering = runs.STEERINGS.get(request.session_hash)
     if steering is None:
         return
-    if run.ON_ZEROGPU:  # the run is in another process: nothing here can reach it
+    if limits.ON_ZEROGPU:  # the run is in another process: nothing here can reach it
         gr.Warning("Live steering is not available on this Space; the new value applies to the next run.")
         return
     n = len(STYLE_LAYERS)
@@ -93,13 +95,13 @@ def _steer(request: gr.Request, ratio_exp, *weights):
         steering.move(10.0 ** _number("ratio_exp", ratio_exp), tuple(map(float, weights[:n])),
                       tuple(float(b) for b, there in zip(blend, present) if there))
     except ValueError as e:  # an Error, not a Warning: outside the queue a Warning never reaches the page
-        raise gr.Error(f"Not applied: {run.sentence(e)}", title="Slider", print_exception=False) from None
+        raise gr.Error(f"Not applied: {refusals.sentence(e)}", title="Slider", print_exception=False) from None
 
 
 def _to_editor(path):
     """The photo becomes the brush's canvas (strokes drawn over another photo would not fit it)."""
     try:
-        img = run.picture("the photo", path, max_side=768)
+        img = refusals.picture("the photo", path, max_side=768)
     except ValueError:
         return None  # its own note under the box says why
     return None if img is None else {"background": img, "layers": [], "composite": None}
@@ -110,7 +112,7 @@ def _note(path):
     is named once, under it. An emptied box keeps the note, which says why it is empty."""
     if path in (None, ""):
         return gr.skip(), gr.skip()
-    text = run.upload_note(path)
+    text = refusals.upload_note(path)
     return (None if text else gr.skip()), gr.update(value=text, visible=bool(text))
 
 
@@ -124,20 +126,34 @@ def refine(request: gr.Request, result: str | None, *values):
         if not result or not Path(str(result)).is_file():
             raise ValueError("paint a picture first; Refine continues from it")
         params = dict(zip(API_PARAMS, values))
-        prev = run.picture("the result", result)
-        side = min(run.LIMITS.max_size, int(max(prev.size) * 1.5) // 32 * 32)
+        prev = refusals.picture("the result", result)
+        side = min(limits.LIMITS.max_size, int(max(prev.size) * 1.5) // 32 * 32)
         # the preset's budget (or the one given) at the new size: the steps are what fits in it
         photo, styles, s, _, mask = inputs({**params, "size": side, "steps": 0, "pyramid": False})
     except ValueError as e:
-        raise run.refuse(e) from None
+        raise refusals.refuse(e) from None
     yield from paint_run(photo, styles, s, request, init_image=prev, mask=mask, started=started)
 
 
 # ---------------------------------------------------------------------------- layout
-def _preset_choices():
-    """'Quick · 15 s · 256 px here': the promise, and what this machine's speed makes of it."""
-    return [(f"{name.capitalize()} · {t:g} s · {run.planned(name).size} px here", name)
+def _preset_choices(photo=None, optimizer="auto", precision="auto", pyramid=True):
+    """'Quick · 15 s · 384 px here': the promise, and what this machine's speed makes of it for
+    the photo in the box (a 3:2 one before there is one), with the settings that change the plan.
+    A run of the preset paints at exactly that size (contract.inputs asks the same plan)."""
+    wh = limits.REFERENCE_PHOTO
+    with contextlib.suppress(ValueError):
+        wh = refusals.picture("the photo", photo, max_side=limits.WORK_SIDE).size if photo else wh
+    s = Settings(optimizer=optimizer if optimizer in OPTIMIZERS else "auto",
+                 precision=precision if precision in PRECISIONS else "auto", pyramid=bool(pyramid))
+    if s.optimizer == "lbfgs" and s.precision == "bf16":
+        s = s.replace(precision="fp32")
+    return [(f"{name.capitalize()} · {t:g} s · {limits.planned(name, wh, s).size} px here", name)
             for name, t in PRESETS.items()]
+
+
+def _preset_labels(photo, optimizer, precision, pyramid):
+    """The preset buttons' labels again: the photo, the settings or the machine's speed changed."""
+    return gr.update(choices=_preset_choices(photo, optimizer, precision, pyramid))
 
 
 def _picture_box(label, elem_id, sources, height, example=None):
@@ -154,124 +170,150 @@ def build():
     ui = {}
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=300):
-            with gr.Row():
-                with gr.Column(min_width=120):
-                    ui["content"], _ = _picture_box("Photo", "content", ["upload", "webcam", "clipboard"], 220,
-                                                    SAMPLE_PHOTO)
-                    content_thumbs = thumbs(PHOTOS, "Example photos")
-                with gr.Column(min_width=120):
-                    ui["style"], _ = _picture_box("Painting", "style", ["upload", "clipboard"], 220, SAMPLE_PAINTING)
-                    style_thumbs = thumbs(STYLES, "Example paintings")
-            ui["preset"] = gr.Radio(_preset_choices(), value="quick", label="Preset", elem_id="preset",
-                                    info=f"time from Paint to the final picture; the size is what this "
-                                         f"{'GPU' if run.GPU else 'CPU'} paints well in that time (for a "
-                                         f"3:2 photo). No run goes past {run.MAX_SECONDS:.0f} s.")
-            with gr.Column(elem_id="steer"):  # on a phone, a bar held in view while it paints (app.PHONE_CSS)
-                with gr.Row():
-                    paint_btn = gr.Button("Paint", variant="primary", elem_id="paint")
-                    stop_btn = gr.Button("Stop", variant="stop", elem_id="stop")
-                ui["ratio_exp"] = gr.Slider(
-                    -8, 2, API_DEFAULTS["ratio_exp"], step=0.5, label="Photo against painting", elem_id="ratio",
-                    info="lower = more painting; move it while it paints to steer the picture. The paper's "
-                         "log₁₀(α/β), content vs style weight; it used -3 or -4.")
-            if run.ON_ZEROGPU:
-                gr.Markdown("Live steering is not available on this Space: ZeroGPU paints in another "
-                            "process, so the sliders apply to the next run.", elem_classes="caption")
-            with gr.Accordion("Paint only where you choose", open=False, elem_id="mask_box"):
-                where = gr.Radio([("The whole picture", "whole"), ("The painting only where I brush", "inside"),
-                                  ("Painting 1 where I brush, painting 2 elsewhere", "split")], value="whole",
-                                 label="Where the painting goes", elem_id="where",
-                                 info="painting 2 goes under 'Blend more paintings'")
-                editor = gr.ImageEditor(type="pil", label="Brush over the photo", height=320, sources=(),
-                                        transforms=(), layers=False, elem_id="mask_editor",
-                                        brush=gr.Brush(colors=[("#ff3366", 0.6)], color_mode="fixed"))
-            with gr.Accordion("Blend more paintings", open=False):
-                with gr.Row():
-                    ui["style_2"], _ = _picture_box("Second painting", "style_2", ["upload", "clipboard"], 140)
-                    ui["style_3"], _ = _picture_box("Third painting", "style_3", ["upload", "clipboard"], 140)
-                with gr.Row():
-                    for i in (1, 2, 3):
-                        ui[f"blend_{i}"] = gr.Slider(0, 1, API_DEFAULTS[f"blend_{i}"], step=0.05,
-                                                     label=f"Weight of painting {i}", min_width=100,
-                                                     elem_id=f"blend_{i}")
-            _advanced(ui)
+            _choices(ui)
         with gr.Column(scale=6, min_width=300):
-            live = gr.Image(label="Painting in progress", format="jpeg", interactive=False,
-                            height=420, buttons=["fullscreen"], elem_id="live")
-            compare = gr.ImageSlider(label="Before / after", visible=False, format="jpeg",
-                                     max_height=420, buttons=["fullscreen"], elem_id="compare")
-            # labels name them on the API page (a Markdown shows none)
-            status = gr.Markdown("Pick a photo and a painting, then press **Paint**.", label="Status",
-                                 elem_id="status")
-            details = gr.Markdown("", label="Details", elem_id="details")
-            with gr.Row():
-                download = gr.DownloadButton("Download PNG", visible=False, size="md", elem_id="download")
-                lapse_file = gr.DownloadButton("Download time-lapse", visible=False, size="md", elem_id="lapse_dl")
-                refine_btn = gr.Button("Refine at 1.5× size", interactive=False, size="md", elem_id="refine")
-            lapse = gr.Image(label="Time-lapse of this run", type="filepath", visible=False, interactive=False,
-                             height=260, elem_id="lapse")
-            losses = gr.Plot(label="Losses", elem_id="losses", show_label=False)
-            gr.Markdown("Content: how far the picture is from the photo's layout. Style: how far its "
-                        "textures are from the painting's. Total: what the optimiser lowers. At each "
-                        "finer level (dotted line) the picture is enlarged, and its curve continues "
-                        "from where the coarser one ended; a violet line marks where a slider moved.",
-                        elem_classes="caption")
-            # the API's mask parameters, filled from the brush when Paint is pressed
-            ui["mask"] = image_input(label="Mask", visible=False, elem_id="mask_file")
-            ui["mask_mode"] = gr.Radio(["inside", "split"], value=API_DEFAULTS["mask_mode"], label="Mask mode",
-                                       visible=False)
-
-    api_inputs = [ui[name] for name in API_PARAMS]  # one mapping, keyed by parameter name
+            _results(ui)
     _describe(ui)
-    out = dict(live=live, status=status, details=details, losses=losses, compare=compare,
-               download=download, refine=refine_btn, lapse=lapse, lapse_file=lapse_file)
-    outputs = [out[k] for k in OUTPUTS]
-    painting = dict(outputs=outputs, concurrency_limit=1, concurrency_id="device", show_progress="full",
-                    show_progress_on=[live])
-    page = dict(api_visibility="private")
-    # on a phone the picture sits below the controls: bring it into view (no jump if it is), once
-    # the run's progress shows and the Stop bar (app.PHONE_CSS) has left the page's flow
-    # and keep it there for 2 s: the page above it can still change height (the results of the run
-    # before leave, the Stop bar leaves the flow) and would push it out of view again
-    scroll = ("() => { const t0 = Date.now(); let t1 = 0; const go = () => {"
-              " const e = document.getElementById('live'); const r = e && e.getBoundingClientRect();"
-              " if (r && (r.top < 0 || r.bottom > window.innerHeight))"
-              " e.scrollIntoView({behavior: t1 ? 'auto' : 'smooth', block: 'start'});"
-              " t1 = t1 || Date.now(); if (Date.now() - t1 < 2000) setTimeout(go, 400); };"
-              " const wait = () => document.querySelector('#live > .wrap:not(.hide)') || Date.now() - t0 > 3000"
-              " ? requestAnimationFrame(go) : setTimeout(wait, 50); wait(); }")
-    paint_btn.click(None, js=scroll, **page)
-    checks = [where, editor, *api_inputs]
+    _wire_paint(ui)
+    _wire_controls(ui)
+    return ui["content"], ui["style"]
+
+
+def _choices(ui: dict) -> None:
+    """The left column: the photo, the painting, the preset, Paint and Stop, the brush, more
+    paintings and the advanced settings."""
+    with gr.Row():
+        with gr.Column(min_width=120):
+            ui["content"], _ = _picture_box("Photo", "content", ["upload", "webcam", "clipboard"], 220,
+                                            SAMPLE_PHOTO)
+            ui["content_thumbs"] = thumbs(PHOTOS, "Example photos")
+        with gr.Column(min_width=120):
+            ui["style"], _ = _picture_box("Painting", "style", ["upload", "clipboard"], 220, SAMPLE_PAINTING)
+            ui["style_thumbs"] = thumbs(STYLES, "Example paintings")
+    ui["preset"] = gr.Radio(_preset_choices(SAMPLE_PHOTO), value="quick", label="Preset", elem_id="preset",
+                            info=f"time from Paint to the final picture; the size is what this "
+                                 f"{'GPU' if limits.GPU else 'CPU'} paints this photo at in that "
+                                 f"time. No run goes past {limits.MAX_SECONDS:.0f} s.")
+    with gr.Column(elem_id="steer"):  # on a phone, a bar held in view while it paints (app.PHONE_CSS)
+        with gr.Row():
+            ui["paint"] = gr.Button("Paint", variant="primary", elem_id="paint")
+            ui["stop"] = gr.Button("Stop", variant="stop", elem_id="stop")
+        ui["ratio_exp"] = gr.Slider(
+            -8, 2, API_DEFAULTS["ratio_exp"], step=0.5, label="Photo against painting", elem_id="ratio",
+            info="lower = more painting; move it while it paints to steer the picture. The paper's "
+                 "log₁₀(α/β), content vs style weight; it used -3 or -4.")
+    if limits.ON_ZEROGPU:
+        gr.Markdown("Live steering is not available on this Space: ZeroGPU paints in another "
+                    "process, so the sliders apply to the next run.", elem_classes="caption")
+    with gr.Accordion("Paint only where you choose", open=False, elem_id="mask_box"):
+        ui["where"] = gr.Radio([("The whole picture", "whole"), ("The painting only where I brush", "inside"),
+                                ("Painting 1 where I brush, painting 2 elsewhere", "split")], value="whole",
+                               label="Where the painting goes", elem_id="where",
+                               info="painting 2 goes under 'Blend more paintings'")
+        ui["editor"] = gr.ImageEditor(type="pil", label="Brush over the photo", height=320, sources=(),
+                                      transforms=(), layers=False, elem_id="mask_editor",
+                                      brush=gr.Brush(colors=[("#ff3366", 0.6)], color_mode="fixed"))
+    with gr.Accordion("Blend more paintings", open=False):
+        with gr.Row():
+            ui["style_2"], _ = _picture_box("Second painting", "style_2", ["upload", "clipboard"], 140)
+            ui["style_3"], _ = _picture_box("Third painting", "style_3", ["upload", "clipboard"], 140)
+        with gr.Row():
+            for i in (1, 2, 3):
+                ui[f"blend_{i}"] = gr.Slider(0, 1, API_DEFAULTS[f"blend_{i}"], step=0.05,
+                                             label=f"Weight of painting {i}", min_width=100,
+                                             elem_id=f"blend_{i}")
+    _advanced(ui)
+
+
+def _results(ui: dict) -> None:
+    """The right column: the live picture, the status lines, the results and the loss chart."""
+    ui["live"] = gr.Image(label="Painting in progress", format="jpeg", interactive=False,
+                          height=420, buttons=["fullscreen"], elem_id="live")
+    ui["compare"] = gr.ImageSlider(label="Before / after", visible=False, format="jpeg",
+                                   max_height=420, buttons=["fullscreen"], elem_id="compare")
+    # labels name them on the API page (a Markdown shows none)
+    ui["status"] = gr.Markdown("Pick a photo and a painting, then press **Paint**.", label="Status",
+                               elem_id="status")
+    ui["details"] = gr.Markdown("", label="Details", elem_id="details")
+    with gr.Row():
+        ui["download"] = gr.DownloadButton("Download PNG", visible=False, size="md", elem_id="download")
+        ui["lapse_file"] = gr.DownloadButton("Download time-lapse", visible=False, size="md", elem_id="lapse_dl")
+        ui["refine"] = gr.Button("Refine at 1.5× size", interactive=False, size="md", elem_id="refine")
+    ui["lapse"] = gr.Image(label="Time-lapse of this run", type="filepath", visible=False, interactive=False,
+                           height=260, elem_id="lapse")
+    ui["losses"] = gr.Plot(label="Losses", elem_id="losses", show_label=False)
+    gr.Markdown("Content: how far the picture is from the photo's layout. Style: how far its "
+                "textures are from the painting's. Total: what the optimiser lowers. At each "
+                "finer level (dotted line) the picture is enlarged, and its curve continues "
+                "from where the coarser one ended; a violet line marks where a slider moved.",
+                elem_classes="caption")
+    # the API's mask parameters, filled from the brush when Paint is pressed
+    ui["mask"] = image_input(label="Mask", visible=False, elem_id="mask_file")
+    ui["mask_mode"] = gr.Radio(["inside", "split"], value=API_DEFAULTS["mask_mode"], label="Mask mode",
+                               visible=False)
+
+
+PAGE = dict(api_visibility="private")
+LIGHT = dict(concurrency_limit=None, show_progress="hidden", **PAGE)  # never waits for a run
+# on a phone the picture sits below the controls: bring it into view (no jump if it is), once
+# the run's progress shows and the Stop bar (app.PHONE_CSS) has left the page's flow
+# and keep it there for 2 s: the page above it can still change height (the results of the run
+# before leave, the Stop bar leaves the flow) and would push it out of view again
+SCROLL = ("() => { const t0 = Date.now(); let t1 = 0; const go = () => {"
+          " const e = document.getElementById('live'); const r = e && e.getBoundingClientRect();"
+          " if (r && (r.top < 0 || r.bottom > window.innerHeight))"
+          " e.scrollIntoView({behavior: t1 ? 'auto' : 'smooth', block: 'start'});"
+          " t1 = t1 || Date.now(); if (Date.now() - t1 < 2000) setTimeout(go, 400); };"
+          " const wait = () => document.querySelector('#live > .wrap:not(.hide)') || Date.now() - t0 > 3000"
+          " ? requestAnimationFrame(go) : setTimeout(wait, 50); wait(); }")
+
+
+def _wire_paint(ui: dict) -> None:
+    """Paint (one check outside the queue, then the queued /stylize), Refine and Stop; the preset
+    labels follow the photo, the settings that change the plan and the machine's speed, which
+    every run refreshes (the size a label names is the size its run paints)."""
+    api_inputs = [ui[name] for name in API_PARAMS]  # one mapping, keyed by parameter name
+    painting = dict(outputs=[ui[k] for k in OUTPUTS], concurrency_limit=1, concurrency_id="device",
+                    show_progress="full", show_progress_on=[ui["live"]])
+    ui["paint"].click(None, js=SCROLL, **PAGE)
+    checks = [ui["where"], ui["editor"], *api_inputs]
     # no progress shown: a refusal would mark the live picture's box "Error" (the sentence is enough)
-    start = paint_btn.click(_start, checks, [live, compare, ui["mask"], ui["mask_mode"], status, details],
-                            queue=False, show_progress="hidden", **page)
-    light = dict(concurrency_limit=None, show_progress="hidden", **page)  # never waits for a run
-    start.failure(_refused, checks, [status, details], **light)
-    start.success(stylize, api_inputs, api_name="stylize", **painting).success(
-        lambda: gr.update(visible=False), None, live, queue=False, **page)
-    refine_btn.click(_show_live, None, [live, compare], queue=False, **page).then(
-        _arm, None, None, queue=False, **page).success(refine, [download, *api_inputs], **page, **painting).success(
-        lambda: gr.update(visible=False), None, live, queue=False, **page)
+    start = ui["paint"].click(_start, checks, [ui[k] for k in ("live", "compare", "mask", "mask_mode", "status",
+                                                               "details")],
+                              queue=False, show_progress="hidden", **PAGE)
+    start.failure(_refused, checks, [ui["status"], ui["details"]], **LIGHT)
+    plan_inputs = [ui["content"], ui["optimizer"], ui["precision"], ui["pyramid"]]
+    labels = dict(fn=_preset_labels, inputs=plan_inputs, outputs=ui["preset"], queue=False, **PAGE)
+    gr.on([box.change for box in plan_inputs], **labels)
+    Context.root_block.load(**labels)
+    hide_live = dict(fn=lambda: gr.update(visible=False), inputs=None, outputs=ui["live"], queue=False, **PAGE)
+    start.success(stylize, api_inputs, api_name="stylize", **painting).success(**hide_live).then(**labels)
+    ui["refine"].click(_show_live, None, [ui["live"], ui["compare"]], queue=False, **PAGE).then(
+        _arm, None, None, queue=False, **PAGE).success(refine, [ui["download"], *api_inputs], **PAGE,
+                                                       **painting).success(**hide_live).then(**labels)
     # Stop reaches the runs' cancel Events, so a run ends with its best picture; not an API.
-    stop_btn.click(_stop, None, None, queue=False, **page)
-    for gallery, target, files in ((content_thumbs, ui["content"], PHOTOS), (style_thumbs, ui["style"], STYLES)):
-        gallery.select(picker(files), None, target, queue=False, **page)
-    ui["preset"].change(lambda: (0, 0, 0), None, [ui["steps"], ui["size"], ui["seconds"]], queue=False, **page)
-    # the sliders reach the running picture like Stop does: outside the queue, through the session
+    ui["stop"].click(_stop, None, None, queue=False, **PAGE)
+
+
+def _wire_controls(ui: dict) -> None:
+    """The example galleries, the preset's reset of size and steps, the brush's canvas, and the
+    sliders that reach a running picture like Stop does: outside the queue, through the session."""
+    for gallery, target, choices in (("content_thumbs", "content", PHOTOS), ("style_thumbs", "style", STYLES)):
+        ui[gallery].select(picker(choices), None, ui[target], queue=False, **PAGE)
+    ui["preset"].change(lambda: (0, 0, 0), None, [ui["steps"], ui["size"], ui["seconds"]], queue=False, **PAGE)
     knobs = [ui["ratio_exp"], *(ui[f"w_{l}"] for l in STYLE_LAYERS), *(ui[f"blend_{i}"] for i in (1, 2, 3))]
     # One event for all of them, so a value sent later is never overtaken by an earlier one:
     # a change event sends at most one call at a time and then the latest values (always_last),
     # where one event per slider would race (two sliders moved at once, applied in either order).
     # A refusal outside the queue shows nothing on the page: said again inside it, as a toast.
     steering = [*knobs, ui["style_2"], ui["style_3"]]
-    gr.on([knob.change for knob in knobs], _steer, steering, None, queue=False, **page).failure(
-        _steer, steering, None, **light)
-    ui["content"].change(_to_editor, ui["content"], editor, queue=False, **page)
-    return ui["content"], ui["style"]
+    gr.on([knob.change for knob in knobs], _steer, steering, None, queue=False, **PAGE).failure(
+        _steer, steering, None, **LIGHT)
+    ui["content"].change(_to_editor, ui["content"], ui["editor"], queue=False, **PAGE)
 
 
 def _advanced(ui: dict):
-    lim = run.LIMITS
+    lim = limits.LIMITS
     with gr.Accordion("Advanced settings", open=False, elem_id="advanced"):
         gr.Markdown("**How much each scale of the painting counts** (0 leaves it out). The paper's "
                     "style-layer weights w_l, 1/5 each.", elem_classes="caption")

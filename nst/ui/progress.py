@@ -6,8 +6,7 @@ import math
 
 from gradio.components.plot import PlotData
 
-from ..engine import Frame
-from ..images import fit_size
+from ..engine import Frame, FrameInfo
 
 TERMS = ("content", "style", "total")
 COLOURS = {"content": "#2563eb", "style": "#d97706", "total": "#dc2626"}
@@ -21,67 +20,61 @@ OPTIMIZER_WORDS = {"adam": "Adam optimiser", "lbfgs": "L-BFGS optimiser (the pap
 
 
 class Clock:
-    """s/step at this level, and the time left as the engine predicts it (Frame.info['left']: the
-    deadline's own countdown under a budget, so it never jumps up at a level change); without
-    that, from the level plan, later levels costing more per step by their pixel count."""
+    """s/step at this level, and the time left as the engine predicts it (FrameInfo.left: the
+    deadline's own countdown under a budget, so it never jumps up at a level change)."""
 
     def __init__(self):
         self.mark = (0, 0, 0.0)  # level, step, elapsed when this level was first seen
         self.prev = (0, 0.0)  # step, elapsed of the previous frame
 
     def __call__(self, f: Frame) -> tuple[float, float]:
-        plan = f.info.get("plan") or [(max(f.image.size), f.total)]
         if f.scale != self.mark[0]:
             self.mark = (f.scale, *self.prev)
         self.prev = (f.step, f.elapsed)
         _, step0, t0 = self.mark
-        per_step = (f.elapsed - t0) / max(1, f.step - step0)
-        if f.info.get("left") is not None:
-            return per_step, f.info["left"]
-        level = min(f.scale, len(plan) - 1)
-        side = plan[level][0]
-        left_here = sum(n for _, n in plan[: level + 1]) - f.step
-        later = sum(n * (sz / side) ** 2 for sz, n in plan[level + 1:])
-        return per_step, per_step * (left_here + later)
+        return (f.elapsed - t0) / max(1, f.step - step0), f.info.left
 
 
 def status(f: Frame, clock: Clock, note: str = "", ending: str = "Done") -> tuple[str, str]:
     """(status line, details line) in a visitor's words: size, step and time left first; level,
     speed, device, precision and optimiser below."""
     per_step, left = clock(f)
-    plan = f.info.get("plan") or []
-    # the final size, from the photo itself (an enlarged coarse level can round one pixel off)
-    w, h = (f.image.size if f.done or not plan else
-            f.info.get("full_size") or fit_size(*f.image.size, plan[-1][0]))
     i = f.info
-    device = {"cpu": "CPU", "cuda": "GPU", "mps": "Apple GPU"}.get(str(i.get("device", "?")).split(":")[0], "?")
-    how = " · ".join(x for x in (device, PRECISION_WORDS.get(i.get("precision"), ""),
-                                 OPTIMIZER_WORDS.get(i.get("optimizer"), "")) if x)
+    # the final size, from the photo itself (an enlarged coarse level can round one pixel off)
+    w, h = f.image.size if f.done else i.full_size
+    device = {"cpu": "CPU", "cuda": "GPU", "mps": "Apple GPU"}.get(i.device.split(":")[0], "?")
+    how = " · ".join(x for x in (device, PRECISION_WORDS.get(i.precision, ""),
+                                 OPTIMIZER_WORDS.get(i.optimizer, "")) if x)
     extra = f"  \n{note}" if note else ""  # e.g. why a panorama got more pixels
     if f.done:
         bold, _, rest = ending.partition(":")
         head = f"**{bold}**{':' + rest if rest else ''} · {w}×{h} px · {f.step} steps in {f.elapsed:.1f} s{extra}"
         return head, f"{per_step:.2f} s per step at the end · {how}{_repeat(i)}{_rate(i)}"
-    level = (f"level {f.scale + 1} of {f.levels}, {plan[f.scale][0]} px · " if len(plan) > 1 else "")
+    level = f"level {f.scale + 1} of {f.levels}, {i.plan[f.scale][0]} px · " if len(i.plan) > 1 else ""
     return (f"**Painting** {w}×{h} px · step {f.step} of {f.total} · about {_seconds(left)} left{extra}",
             f"{level}{per_step:.2f} s per step · {how}")
 
 
-def _repeat(i: dict) -> str:
+def _repeat(i: FrameInfo) -> str:
     """The level plan taken and the seed: with size and steps, what repeats the run exactly."""
-    taken = i.get("taken")
-    if not taken:
+    if not i.taken:
         return ""
-    plan = " + ".join(f"{n} at {sz} px" for sz, n in taken)
-    return f" · steps {plan}, seed {i.get('seed', 0)}"
+    plan = " + ".join(f"{n} at {sz} px" for sz, n in i.taken)
+    return f" · steps {plan}, seed {i.seed}"
 
 
-def _rate(i: dict) -> str:
-    """How hard the machine worked: achieved FLOP/s at full size, against its best matmul."""
-    if not i.get("flops_per_s"):
+def _rate(i: FrameInfo) -> str:
+    """How hard the machine worked: achieved FLOP/s at full size, against its best matmul in the
+    same precision."""
+    if not i.flops_per_s:
         return ""
-    mfu = f" ({i['mfu']:.0%} of its matmul peak)" if i.get("mfu") else ""
-    return f" · {i['flops_per_s'] / 1e9:.0f} GFLOP/s{mfu}"
+    mfu = f" ({i.mfu:.0%} of its {_full_size_precision(i)} matmul peak)" if i.mfu else ""
+    return f" · {i.flops_per_s / 1e9:.0f} GFLOP/s{mfu}"
+
+
+def _full_size_precision(i: FrameInfo) -> str:
+    """The precision the full-size level ran in (a polish after bf16 Adam runs in fp32)."""
+    return "fp32" if i.optimizers[-1] == "polish" else i.precision
 
 
 def _seconds(s: float) -> str:
@@ -103,7 +96,7 @@ class LossCurve:
     def add(self, f: Frame) -> None:
         if f.scale != self._level:
             if self._level is not None:
-                plan = f.info.get("plan") or []
+                plan = f.info.plan
                 label = f"{plan[f.scale][0]} px" if f.scale < len(plan) else f"level {f.scale + 1}"
                 self.levels.append({"step": f.step, "label": label})
             self._level, self._base = f.scale, {}

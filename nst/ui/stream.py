@@ -9,7 +9,7 @@ from PIL import Image
 
 from ..settings import Settings
 from ..timelapse import TimeLapse
-from . import progress, run
+from . import files, limits, progress, refusals, runs
 
 OUTPUTS = ("live", "status", "details", "losses", "compare", "download", "refine", "lapse", "lapse_file")
 LAPSE_SIDE = 384  # px, the time-lapse's long side
@@ -23,22 +23,22 @@ def paint_run(content, styles, settings: Settings, request, note: str = "", init
     started = time.perf_counter() if started is None else started
     clock, curve, png, lapse_file = progress.Clock(), progress.LossCurve(), None, None
     lapse = TimeLapse(long_side=LAPSE_SIDE)
-    session = run.session_of(request)
-    with run.RUNS.run(session) as cancel, run.STEERINGS.run(session, settings, len(styles)) as steering:
+    session = runs.session_of(request)
+    with runs.RUNS.run(session) as cancel, runs.STEERINGS.run(session, settings, len(styles)) as steering:
         if cancel.is_set():  # Stop was pressed while this run waited: the page keeps what it shows
             yield tuple(gr.skip() for _ in OUTPUTS)
             return
         try:
-            frames = run.frames(content, styles, settings, None if run.ON_ZEROGPU else cancel, init_image,
-                                mask, None if run.ON_ZEROGPU else steering.controls, started,
-                                run.FINISH.seconds)
+            frames = runs.frames(content, styles, settings, None if limits.ON_ZEROGPU else cancel, init_image,
+                                mask, None if limits.ON_ZEROGPU else steering.controls, started,
+                                limits.FINISH.seconds)
             ending, shown = "Done", False
             for f in frames:
                 lapse.add(f.image, f.step)
                 changes = steering.changes(f.steered)
                 curve.steered(changes)
                 said = "  \n".join(x for x in (note, changes and f"{changes[-1][1]} from step {changes[-1][0]}") if x)
-                if run.ON_ZEROGPU and cancel.is_set() and not f.done:  # no shared Event across processes
+                if limits.ON_ZEROGPU and cancel.is_set() and not f.done:  # no shared Event across processes
                     frames.close()
                     f.done = True
                 curve.add(f)
@@ -51,14 +51,14 @@ def paint_run(content, styles, settings: Settings, request, note: str = "", init
                            gr.skip(), gr.skip(), gr.update(interactive=False), gr.skip(), gr.skip())
                     continue
                 if cancel.is_set():  # ZeroGPU's run cannot be asked for its best: it shows the latest
-                    ending = f"Stopped: the picture at step {f.step}" if run.ON_ZEROGPU else \
+                    ending = f"Stopped: the picture at step {f.step}" if limits.ON_ZEROGPU else \
                         "Stopped: the best picture so far"
-                elif f.info.get("cut"):  # the engine cut it to end, at full size, by the cap
-                    ending = f"Cut short to end by the {run.MAX_SECONDS:.0f} s limit"
+                elif f.info.cut:  # the engine cut it to end, at full size, by the cap
+                    ending = f"Cut short to end by the {limits.MAX_SECONDS:.0f} s limit"
                 finishing = time.perf_counter()
-                png, lapse_file = run.save_png(f.image), run.save_timelapse(lapse)
+                png, lapse_file = files.save_png(f.image), files.save_timelapse(lapse)
                 ref = content.resize(f.image.size, Image.LANCZOS)
-                lim = run.LIMITS.max_size
+                lim = limits.LIMITS.max_size
                 kb = Path(lapse_file).stat().st_size // 1024
                 yield (f.image, *progress.status(f, clock, said, ending), curve.chart(f.total),
                        gr.update(value=(ref, f.image), visible=True),
@@ -66,10 +66,10 @@ def paint_run(content, styles, settings: Settings, request, note: str = "", init
                        gr.update(interactive=f.image.width < lim and f.image.height < lim),
                        gr.update(value=lapse_file, visible=True),
                        gr.update(value=lapse_file, visible=True, label=f"Download time-lapse ({kb} KB WebP)"))
-                run.FINISH.measured(time.perf_counter() - finishing)
+                limits.FINISH.measured(time.perf_counter() - finishing)
                 break
         except (ValueError, FloatingPointError, RuntimeError) as e:
-            err = run.failure(e)  # shown twice: a toast, and the status line where the eyes are
+            err = refusals.failure(e)  # shown twice: a toast, and the status line where the eyes are
             yield (gr.skip(), f"**{err.title}.** {err.message}", *[gr.skip()] * (len(OUTPUTS) - 2))
             raise err from None
         finally:

@@ -9,9 +9,10 @@ from pathlib import Path
 import gradio as gr
 
 from .. import clipio
+from ..budget import check_clip
 from ..settings import Settings
 from ..video import paint_clip
-from . import run
+from . import files, limits, refusals, runs
 from .contract import _number
 from .examples import EXAMPLES, SAMPLE_PAINTING, STYLES, picker, thumbs
 from .image_input import image_input, with_example
@@ -20,8 +21,8 @@ from .paint import _arm, _stop
 CLIP_SECONDS = 10.0  # the longest clip this page takes
 # Frames painted at most: a longer clip is thinned (every k-th frame, at 1/k of its rate), so a
 # budget still buys a real picture per frame on a CPU.
-KEEP = 96 if run.GPU else 24
-CLIP_LIMITS = clipio.ClipLimits(max_frames=int(CLIP_SECONDS * 240), max_seconds=CLIP_SECONDS, max_side=run.WORK_SIDE // 2)
+KEEP = 96 if limits.GPU else 24
+CLIP_LIMITS = clipio.ClipLimits(max_frames=int(CLIP_SECONDS * 240), max_seconds=CLIP_SECONDS, max_side=limits.WORK_SIDE // 2)
 DEFAULT_SECONDS = 60
 EXAMPLE_CLIP = EXAMPLES / "clips" / "chelsea_pan.mp4"
 
@@ -30,7 +31,7 @@ def _settings(seconds, size) -> Settings:
     """The clip's budget and size, checked by Settings.validate with this server's Limits."""
     seconds = _number("seconds", seconds)
     size = _number("size", size) or None
-    return Settings(size=size, seconds=seconds).validate(limits=run.LIMITS)
+    return Settings(size=size, seconds=seconds).validate(limits=limits.LIMITS)
 
 
 def _clip(path):
@@ -42,14 +43,15 @@ def _clip(path):
 
 def gpu_seconds(frames, styles, settings, seconds, *args, **kwargs) -> int:
     """What a ZeroGPU call asks for: the clip's own budget and start-up."""
-    return int(min(seconds, run.MAX_SECONDS) + run.START_UP)
+    return int(min(seconds, limits.MAX_SECONDS) + limits.START_UP)
 
 
 def painted_frames(frames, styles, settings, seconds, cancel, started):
-    yield from paint_clip(frames, styles, settings, seconds=seconds, cancel=cancel, started=started)
+    yield from paint_clip(frames, styles, settings, seconds=seconds, cancel=cancel, started=started,
+                          limit=limits.MAX_SECONDS)
 
 
-painted_frames = run.on_device(painted_frames, gpu_seconds)
+painted_frames = runs.on_device(painted_frames, gpu_seconds)
 
 
 def video(clip: str, style: str, seconds: float = DEFAULT_SECONDS, size: int = 0,
@@ -61,25 +63,27 @@ def video(clip: str, style: str, seconds: float = DEFAULT_SECONDS, size: int = 0
     Args:
         clip: the video (mp4, webm, mov or gif), at most 10 s; a clip with more frames than this server paints is thinned (every k-th frame, at 1/k of the rate).
         style: the painting.
-        seconds: the time budget for the whole clip, in seconds; up to this server's limit.
-        size: the frames' long side in px; 0 = what the budget buys on this machine.
+        seconds: the time budget for the whole clip, in seconds, __CAP__; no clip is painted past it.
+        size: the frames' long side in px; 0 = what the budget buys on this machine. A size the budget cannot hold (even one step a frame, by this machine's measured speed) is refused before the clip is painted.
     """
     started = time.perf_counter()
     try:
         s = _settings(seconds, size)
         source = _clip(clip)
-        styles = [run.picture("the painting", style)]
+        styles = [refusals.picture("the painting", style)]
+        if not limits.ON_ZEROGPU:  # there the run's GPU is not this process's device
+            check_clip(s, source.frames[0].size, len(source.frames), s.seconds, measure=False)
     except ValueError as e:
-        yield gr.skip(), f"**Not painted.** {run.sentence(e)}", gr.skip(), gr.skip()
-        raise run.refuse(e, "Not painted") from None
-    n, done, paths = len(source.frames), [], []
+        yield gr.skip(), f"**Not painted.** {refusals.sentence(e)}", gr.skip(), gr.skip()
+        raise refusals.refuse(e, "Not painted") from None
+    n, done, paths, out = len(source.frames), [], [], None
     try:
-        with run.RUNS.run(run.session_of(request)) as cancel:
+        with runs.RUNS.run(runs.session_of(request)) as cancel:
             frames = painted_frames(source.frames, styles, s.replace(seconds=None), s.seconds,
-                                    None if run.ON_ZEROGPU else cancel, started)
+                                    None if limits.ON_ZEROGPU else cancel, started)
             for f in frames:
                 done.append(f.image)
-                paths.append(run.save_png(f.image))
+                paths.append(files.save_png(f.image))
                 left = max(0.0, s.seconds - (time.perf_counter() - started))
                 yield (list(paths), f"**Painting** frame {len(done)} of {n} · {f.image.width}×{f.image.height} px"
                        f" · about {math.ceil(left)} s left", gr.skip(), gr.skip())
@@ -96,22 +100,27 @@ def video(clip: str, style: str, seconds: float = DEFAULT_SECONDS, size: int = 0
         yield (list(paths), f"{said} · {done[0].width}×{done[0].height} px · {time.perf_counter() - started:.0f} s",
                gr.update(value=out, visible=True), gr.update(value=out, visible=True))
     except (ValueError, FloatingPointError, RuntimeError) as e:
-        err = run.failure(e)
+        err = refusals.failure(e)
         yield gr.skip(), f"**{err.title}.** {err.message}", gr.skip(), gr.skip()
         raise err from None
     finally:
-        for p in paths:  # Gradio has copied them into its cache by now
-            Path(p).unlink(missing_ok=True)
+        for p in (*paths, out):  # Gradio has copied them into its cache by now
+            if p:
+                Path(p).unlink(missing_ok=True)
+
+
+video.__doc__ = video.__doc__.replace("__CAP__", f"up to {limits.MAX_SECONDS:.0f}")
 
 
 def _save_clip(frames, fps, sound_from) -> str:
-    return str(clipio.write_clip(frames, run.out_path("painted-clip", ".mp4"), fps, sound_from))
+    return str(clipio.write_clip(frames, files.out_path("painted-clip", ".mp4"), fps, sound_from))
 
 
 def build():
     """The tab; its Paint arms and its Stop reaches the session's runs as the Paint tab's do."""
     gr.Markdown(f"Paint a short clip (up to {CLIP_SECONDS:g} s; at most {KEEP} frames are painted on this "
-                f"machine's {'GPU' if run.GPU else 'CPU'}, a longer clip is thinned). Each frame starts from "
+                f"machine's {'GPU' if limits.GPU else 'CPU'}, a longer clip is thinned; no clip paints past "
+                f"{limits.MAX_SECONDS:.0f} s). Each frame starts from "
                 "the one before, carried along by the optical flow, so the brush strokes stay put "
                 "([Ruder et al. 2016](https://arxiv.org/abs/1604.08610)).", elem_classes="caption")
     with gr.Row():
@@ -121,9 +130,9 @@ def build():
             style = image_input(SAMPLE_PAINTING, label="Painting", height=180, elem_id="video_style",
                                 sources=["upload"], value=str(STYLES[0]))
             gallery = thumbs(STYLES, "Example paintings")
-            seconds = gr.Slider(10, run.MAX_SECONDS, DEFAULT_SECONDS, step=5, label="Seconds for the whole clip",
+            seconds = gr.Slider(10, limits.MAX_SECONDS, DEFAULT_SECONDS, step=5, label="Seconds for the whole clip",
                                 elem_id="video_seconds")
-            size = gr.Slider(0, run.LIMITS.max_size, 0, step=32, label="Size in px (0 = what the time buys)",
+            size = gr.Slider(0, limits.LIMITS.max_size, 0, step=32, label="Size in px (0 = what the time buys)",
                              elem_id="video_size")
             with gr.Row():
                 go = gr.Button("Paint the clip", variant="primary", elem_id="paint_video")

@@ -1,0 +1,48 @@
+"""The files a run leaves to be served (the PNG, the time-lapse, a painted clip, a brush's mask):
+one folder, fresh names, and nothing kept past MAX_AGE. Gradio copies what it serves into its
+own cache (cleared by delete_cache), so these are only needed for a moment; a sweep at every new
+file removes what an ended, stopped or failed run left behind."""
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from PIL import Image
+
+OUT_DIR = Path(tempfile.gettempdir()) / "nst-app"
+MAX_AGE = 3600.0  # s, as long as Gradio's own cache keeps a file
+_LOCK = threading.Lock()
+
+
+def sweep(max_age: float = MAX_AGE) -> int:
+    """Delete this app's files older than max_age seconds; returns how many went."""
+    old, gone = time.time() - max_age, 0
+    with _LOCK:
+        for f in OUT_DIR.glob("*"):
+            try:
+                if f.is_file() and f.stat().st_mtime < old:
+                    f.unlink()
+                    gone += 1
+            except OSError:  # removed meanwhile by another worker
+                pass
+    return gone
+
+
+def out_path(name: str, suffix: str) -> Path:
+    """A fresh file name for a result to serve: `name`-<random>`suffix` in this app's folder."""
+    OUT_DIR.mkdir(exist_ok=True)
+    sweep()
+    return OUT_DIR / f"{name}-{uuid.uuid4().hex[:8]}{suffix}"
+
+
+def save_png(img: Image.Image, name: str | None = None) -> str:
+    path = out_path(name or f"stylized-{img.width}x{img.height}", ".png")
+    img.save(path)
+    return str(path)
+
+
+def save_timelapse(lapse) -> str:
+    return str(lapse.write(out_path("timelapse", ".webp")))
