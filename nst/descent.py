@@ -38,8 +38,7 @@ class Descent:
 
     def _closure(self):
         self.x.grad = None
-        L, Lc, Ls = self.objective(self.x)
-        L.backward()
+        L, Lc, Ls = self.objective.evaluate(self.x)  # leaves dL/dx in x.grad
         self._record(self.x, L, Lc, Ls)
         return L
 
@@ -55,8 +54,22 @@ class Descent:
         known = getattr(self.opt, "known", None)
         if known is not None and torch.equal(self.x, known[0]):
             return  # the line search evaluated this very point
+        self._record(self.x, *self.objective.value(self.x))
+
+    def state(self) -> dict:
+        """What a checkpoint keeps of this descent: the pixels, the optimizer's state and the best
+        picture seen, with its losses (tensors, numbers and dicts only)."""
+        return {"x": self.x.detach().clone(), "opt": self.opt.state_dict(), "best": self.best.clone(),
+                "best_loss": torch.tensor(self.best_loss, dtype=torch.float64),
+                "best_losses": dict(self.best_losses), "seen": self.seen.clone(), "losses": dict(self.losses)}
+
+    def restore(self, state: dict) -> None:
+        """Go on from a checkpoint's state (see state())."""
         with torch.no_grad():
-            self._record(self.x, *self.objective(self.x))
+            self.x.copy_(state["x"])
+        self.opt.load_state_dict(state["opt"])
+        self.best, self.best_loss, self.best_losses = state["best"], float(state["best_loss"]), dict(state["best_losses"])
+        self.seen, self.losses = state["seen"], dict(state["losses"])
 
     def take_moments(self, coarser: "Descent") -> None:
         """Adam to Adam across a pyramid level: start with the coarser level's moments, enlarged

@@ -45,18 +45,22 @@ def layer_style_loss(G: torch.Tensor, A: torch.Tensor, N: int, M: int) -> torch.
     return (G - A).pow(2).sum() / (4.0 * N * N * M * M)
 
 
-def _zero(features: dict) -> torch.Tensor:
-    """An fp32 zero on the features' device: a sum of no terms is still a loss."""
-    return torch.zeros((), device=next(iter(features.values())).device)
+def _zero(*collections) -> torch.Tensor:
+    """An fp32 zero on the tensors' device: a sum of no terms is still a loss."""
+    for c in collections:
+        for t in (c.values() if isinstance(c, dict) else c):
+            if isinstance(t, torch.Tensor):
+                return torch.zeros((), device=t.device)
+    return torch.zeros(())
 
 
-def style_loss(features: dict, targets: dict, layer_weights: dict) -> torch.Tensor:
-    """Eq. 5:  L_style(a, x) = sum_l w_l E_l, over the style layers (w_l = 1/5 in the paper)."""
-    total = _zero(features)
+def style_loss(grams: dict, targets: dict, layer_weights: dict, sizes: dict) -> torch.Tensor:
+    """Eq. 5:  L_style(a, x) = sum_l w_l E_l, over the style layers (w_l = 1/5 in the paper),
+    from the picture's Gram matrices {l: G^l} and their sizes {l: (N_l, M_l)}."""
+    total = _zero(grams)
     for name, w in layer_weights.items():
-        F = features[name]
-        N, M = F.shape[1], F.shape[2] * F.shape[3]
-        total = total + w * layer_style_loss(gram(F), targets[name], N, M)
+        N, M = sizes[name]
+        total = total + w * layer_style_loss(grams[name], targets[name], N, M)
     return total
 
 
@@ -69,22 +73,21 @@ def guided_gram(F: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     return gram(F * m)
 
 
-def guided_style_loss(features: dict, regions: list, layer_weights: dict) -> torch.Tensor:
+def guided_style_loss(grams: list, regions: list, layer_weights: dict, sizes: dict) -> torch.Tensor:
     """Style loss over regions r (Gatys et al. 2017, spatial control, with an area weight):
     L_style = sum_l w_l sum_r (M^l_r / M_l) / (4 N_l^2 (M^l_r)^2) sum_ij (G^{l,r}_ij - A^{l,r}_ij)^2,
     with M^l_r = sum_k (m^l_r)_k^2 the region's area. Each region is matched like a whole image of
     its size, and the area weight keeps alpha/beta meaning per pixel what it means unmasked, so
-    one region covering the picture gives exactly eq. 5. `regions` is [(masks {l: m^l_r},
-    areas {l: M^l_r}, targets {l: A^{l,r}})]; regions too small at a layer are left out there."""
-    total = _zero(features)  # a region too small for every layer here adds nothing
+    one region covering the picture gives exactly eq. 5. `grams` is [{l: G^{l,r}}] per region,
+    `regions` [(masks, areas {l: M^l_r}, targets {l: A^{l,r}})], `sizes` {l: (N_l, M_l)};
+    a region too small at a layer has no target there and is left out."""
+    total = _zero(*grams)  # a region too small for every layer here adds nothing
     for name, w in layer_weights.items():
-        F = features[name]
-        N, M = F.shape[1], F.shape[2] * F.shape[3]
-        for masks, areas, targets in regions:
+        N, M = sizes[name]
+        for G, (_, areas, targets) in zip(grams, regions):
             if name in targets:
                 Mr = areas[name]
-                E = layer_style_loss(guided_gram(F, masks[name]), targets[name], N, Mr)
-                total = total + w * (Mr / M) * E
+                total = total + w * (Mr / M) * layer_style_loss(G[name], targets[name], N, Mr)
     return total
 
 

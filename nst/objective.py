@@ -12,7 +12,8 @@ import math
 import torch
 
 from . import images, masks
-from .losses import content_loss, gram, guided_style_loss, style_loss, temporal_loss, total_loss, tv_loss
+from .blocks import tiles
+from .losses import content_loss, gram, guided_gram, guided_style_loss, style_loss, temporal_loss, total_loss, tv_loss
 from .settings import Settings
 from .vgg import pools_before
 
@@ -26,11 +27,16 @@ class Objective:
     Each painting's Gram targets are kept apart (A_each) and mixed by the blend, so steer() can
     re-mix them, re-weight the layers or move alpha/beta without recomputing any feature. With a
     `mask` (1, 1, H, W at this level's size) the style loss is the guided one of nst/masks.py.
-    `autocast` is a context manager factory (bf16 or none), `fmt` the memory format of the trunk."""
+    `autocast` is a context manager factory (bf16 or none), `fmt` the memory format of the trunk.
+
+    `block` (px): evaluate VGG-19 block by block (nst/blocks.py) instead of on the whole picture
+    at once, the targets included: the same L and the same gradient (two passes: the statistics
+    of all blocks, then each block's gradient from them), in memory bounded by the block's size."""
 
     def __init__(self, net, s: Settings, content, styles, blend, size_hw, autocast=contextlib.nullcontext,
-                 fmt=torch.contiguous_format, mask: torch.Tensor | None = None, temporal: list | None = None):
-        self.net, self.s, self.autocast, self.fmt = net, s, autocast, fmt
+                 fmt=torch.contiguous_format, mask: torch.Tensor | None = None, temporal: list | None = None,
+                 block: int | None = None):
+        self.net, self.s, self.autocast, self.fmt, self.block = net, s, autocast, fmt, block
         self.alpha_scale = alpha_scale(size_hw)
         self.alpha = s.content_weight * self.alpha_scale
         self.beta = s.style_weight
@@ -40,16 +46,13 @@ class Objective:
         self.layer_weights = dict(zip(style_layers, w))
         self.taps = tuple(dict.fromkeys(self.content_layers + style_layers))
         self.M = {l: map_area(l, size_hw) for l in style_layers}
-        with torch.no_grad():
-            # only as deep as the content layer: conv4_2 needs no block 5
-            P = self.features(content, self.content_layers) if self.content_layers else {}
-            self.P = {l: P[l].float() for l in self.content_layers}
-            # Gram sums grow with the style image's area; rescale to the output's so a style image
-            # of another size or aspect asks for the same statistics.
-            self.A_each = [{l: gram(F) * (self.M[l] / (F.shape[2] * F.shape[3]))
-                            for l, F in self.features(style, style_layers).items()}
-                           for style in (styles if style_layers else ())]
-            self._regions = self._guide(mask) if mask is not None and style_layers else None
+        self.sizes = {l: (net_width(l), self.M[l]) for l in style_layers}
+        self.P = self._content_maps(content) if self.content_layers else {}
+        # Gram sums grow with the style image's area; rescale to the output's so a style image
+        # of another size or aspect asks for the same statistics.
+        self.A_each = [{l: G * (self.M[l] / map_area(l, tuple(style.shape[-2:]))) for l, G in self._grams(style).items()}
+                       for style in (styles if style_layers else ())]
+        self._regions = self._guide(mask) if mask is not None and style_layers else None
         # mode 'inside': the picture is composited over the photo (nst/masks.py)
         self.keep = (masks.feathered(mask), content) if mask is not None and s.mask_mode == "inside" else None
         # a video frame: [(a painted neighbour warped onto this frame, its reliability)]
@@ -101,21 +104,137 @@ class Objective:
         with self.autocast():
             return self.net(x, taps or self.taps, self.s.pooling)
 
+    # ------------------------------------------------------------------------ the whole picture
     def __call__(self, x):
-        """(L, L_content, L_style) of the picture the pixels x show."""
-        x = self.picture(x)
-        feats = self.features(x)
-        zero = x.new_zeros(())
-        Lc = sum((content_loss(feats[l], self.P[l]) for l in self.content_layers), zero)
+        """(L, L_content, L_style) of the picture the pixels x show, differentiable (the whole
+        picture at once: for pictures that fit in memory)."""
+        xp = self.picture(x)
+        L, Lc, Ls = self._loss_of(self._statistics(self.features(xp)))
+        return L + self._pixel_terms(xp), Lc, Ls
+
+    def evaluate(self, x: torch.Tensor):
+        """(L, L_content, L_style) of x, detached, with dL/dx left in x.grad: at once, or by
+        blocks (the same numbers in bounded memory)."""
+        if self.block is None:
+            L, Lc, Ls = self(x)
+            L.backward()
+            return L.detach(), Lc.detach(), Ls.detach()
+        return self._by_blocks(x, gradient=True)
+
+    def value(self, x: torch.Tensor):
+        """(L, L_content, L_style) of x, without a gradient."""
+        with torch.no_grad():
+            return self(x) if self.block is None else self._by_blocks(x, gradient=False)
+
+    def _statistics(self, feats: dict, block=None, hw=None) -> dict:
+        """What L needs of a picture's features: the content loss's sum and the Gram matrices
+        (per region with a mask), of the whole maps or of a block's inner part (`block`, of a
+        picture of size hw). Every one of them is a sum over map positions, so the whole
+        picture's is the sum of its blocks'."""
+        crop = (lambda F, l: block.inner_of(F, pools_before(l), hw)) if block else (lambda F, l: (F, None))
+        stats = {}
+        for l in self.content_layers:
+            F, at = crop(feats[l], l)
+            P = self.P[l] if at is None else self.P[l][..., at[0]:at[1], at[2]:at[3]]
+            stats["content"] = stats.get("content", 0) + content_loss(F, P)
+        for l in self.layer_weights:
+            F, at = crop(feats[l], l)
+            if self._regions is None:
+                stats[("gram", l)] = gram(F)
+                continue
+            for r, (ms, _, targets) in enumerate(self.region_targets):
+                if l in targets:
+                    m = ms[l] if at is None else ms[l][..., at[0]:at[1], at[2]:at[3]]
+                    stats[(r, l)] = guided_gram(F, m)
+        return stats
+
+    def _loss_of(self, stats: dict):
+        """(alpha L_content + beta L_style, L_content, L_style) from the statistics."""
+        zero = next((v for v in stats.values() if isinstance(v, torch.Tensor)), torch.zeros(())).new_zeros(())
+        Lc = stats.get("content", zero) + zero
         if not self.layer_weights:
             Ls = zero
         elif self._regions is None:
-            Ls = style_loss(feats, self.A, self.layer_weights)
+            Ls = style_loss({l: stats[("gram", l)] for l in self.layer_weights}, self.A, self.layer_weights,
+                            self.sizes)
         else:
-            Ls = guided_style_loss(feats, self.region_targets, self.layer_weights)
-        tv = tv_loss(x) if self.s.tv_weight else zero
-        Lt = sum((temporal_loss(x, w, c) for w, c in self.temporal), zero)
-        return total_loss(Lc, Ls, self.alpha, self.beta, tv, self.s.tv_weight, Lt, self.gamma), Lc, Ls
+            grams = [{l: stats[(r, l)] for l in self.layer_weights if (r, l) in stats}
+                     for r in range(len(self.region_targets))]
+            Ls = guided_style_loss(grams, self.region_targets, self.layer_weights, self.sizes)
+        return total_loss(Lc, Ls, self.alpha, self.beta), Lc, Ls
+
+    def _pixel_terms(self, xp: torch.Tensor) -> torch.Tensor:
+        """The terms of L that need no network: total variation and the temporal loss."""
+        zero = xp.new_zeros(())
+        tv = tv_loss(xp) if self.s.tv_weight else zero
+        Lt = sum((temporal_loss(xp, w, c) for w, c in self.temporal), zero)
+        return total_loss(zero, zero, 0.0, 0.0, tv, self.s.tv_weight, Lt, self.gamma)
+
+    # ------------------------------------------------------------------------ by blocks
+    def _by_blocks(self, x: torch.Tensor, gradient: bool):
+        """L of x, and with `gradient` dL/dx in x.grad, block by block (Galerne et al. 2024).
+        Pass 1, no gradient: every block's statistics, summed: the whole picture's. Then L of
+        them, and dL/dS, its gradient with respect to each statistic. Pass 2: per block, its
+        statistics again, now differentiable, backpropagated from dL/dS: by the chain rule the
+        block's share of dL/dx, exact because its statistics are exactly the whole picture's
+        share. The shares, added where they overlap, are dL/dx."""
+        with torch.enable_grad() if gradient else torch.no_grad():
+            xp = self.picture(x)  # the composite over the photo, if any: cheap, at full size
+        hw = tuple(xp.shape[-2:])
+        parts = tiles(*hw, self.block)
+        stats = {}
+        with torch.no_grad():
+            for b in parts:
+                for k, v in self._statistics(self.features(b.read(xp.detach())), b, hw).items():
+                    stats[k] = stats.get(k, 0) + v.float()
+        leaves = {k: v.detach().requires_grad_(gradient) for k, v in stats.items()}
+        with torch.enable_grad() if gradient else torch.no_grad():
+            L_vgg, Lc, Ls = self._loss_of(leaves)
+            pixel = self._pixel_terms(xp)
+        if not gradient:
+            return (L_vgg + pixel), Lc, Ls
+        keys = [k for k, v in leaves.items() if v.requires_grad]
+        dS = dict(zip(keys, torch.autograd.grad(L_vgg, [leaves[k] for k in keys], allow_unused=True)))
+        g = torch.zeros_like(xp)
+        with torch.enable_grad():
+            for b in parts:
+                xb = b.read(xp.detach()).requires_grad_(True)
+                s_b = self._statistics(self.features(xb), b, hw)
+                used = [k for k in s_b if dS.get(k) is not None]
+                torch.autograd.backward([s_b[k] for k in used], [dS[k] for k in used])
+                t, bottom, left, right = b.outer
+                g[..., t:bottom, left:right] += xb.grad
+            # through the composite (if any) and the pixel terms to x
+            ends = [(xp, g)] + [(pixel, torch.ones_like(pixel))] * pixel.requires_grad
+            torch.autograd.backward([t for t, _ in ends], [d for _, d in ends])
+        return (L_vgg + pixel).detach(), Lc.detach(), Ls.detach()
+
+    def _content_maps(self, content: torch.Tensor) -> dict:
+        """P^l of the photo, computed once, without grad; by blocks for a large picture."""
+        with torch.no_grad():
+            if self.block is None:  # only as deep as the content layer: conv4_2 needs no block 5
+                return {l: F.float() for l, F in self.features(content, self.content_layers).items()}
+            hw = tuple(content.shape[-2:])
+            maps = {}
+            for b in tiles(*hw, self.block):
+                for l, F in self.features(b.read(content), self.content_layers).items():
+                    inner, (t, bottom, left, right) = b.inner_of(F, pools_before(l), hw)
+                    if l not in maps:
+                        h, w = map_hw(l, hw)
+                        maps[l] = torch.zeros(1, F.shape[1], h, w, device=F.device)
+                    maps[l][..., t:bottom, left:right] = inner.float()
+            return maps
+
+    def _grams(self, style: torch.Tensor) -> dict:
+        """G^l of a painting at every style layer, without grad; by blocks for a large one."""
+        with torch.no_grad():
+            if self.block is None:
+                return {l: gram(F) for l, F in self.features(style, self.style_layers).items()}
+            hw, grams = tuple(style.shape[-2:]), {}
+            for b in tiles(*hw, self.block):
+                for l, F in self.features(b.read(style), self.style_layers).items():
+                    grams[l] = grams.get(l, 0) + gram(b.inner_of(F, pools_before(l), hw)[0])
+            return grams
 
 
 def alpha_scale(size_hw) -> float:
@@ -129,12 +248,24 @@ def alpha_scale(size_hw) -> float:
     return REF_AREA / (h * w)
 
 
-def map_area(layer: str, size_hw) -> int:
-    """M_l of a picture of size_hw at this layer: the map shrinks by 2 at each pool before it."""
+def map_hw(layer: str, size_hw) -> tuple[int, int]:
+    """The map's size at this layer for a picture of size_hw: it halves (rounding down) at each
+    pool before the layer."""
     h, w = size_hw
     for _ in range(pools_before(layer)):
         h, w = h // 2, w // 2
+    return h, w
+
+
+def map_area(layer: str, size_hw) -> int:
+    """M_l of a picture of size_hw at this layer."""
+    h, w = map_hw(layer, size_hw)
     return h * w
+
+
+def net_width(layer: str) -> int:
+    """N_l: VGG-19's filters at this layer (64, 128, 256, 512, 512 by block)."""
+    return (64, 128, 256, 512, 512)[int(layer[4]) - 1]
 
 
 def min_side(layers) -> int:

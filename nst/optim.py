@@ -28,6 +28,12 @@ class Adam:
         self.x, self.lr, self.betas, self.eps = x, lr, betas, eps
         self.state: dict = {}
 
+    def state_dict(self) -> dict:
+        return {k: v.clone() for k, v in self.state.items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.state = {k: v.clone() for k, v in state.items()}
+
     def step(self, closure):
         with torch.enable_grad():
             loss = closure()
@@ -72,6 +78,17 @@ class LBFGS:
     def reset(self) -> None:
         """Forget the curvature pairs (the objective changed): the next step starts afresh."""
         self.pairs, self.state, self.known = [], {}, None
+
+    def state_dict(self) -> dict:
+        known = None if self.known is None else [self.known[0], torch.tensor(self.known[1], dtype=torch.float64),
+                                                 self.known[2]]
+        return {"pairs": [[s, y, torch.tensor(rho, dtype=torch.float64)] for s, y, rho in self.pairs],
+                "state": dict(self.state), "known": known}
+
+    def load_state_dict(self, d: dict) -> None:
+        self.pairs = [(s, y, float(rho)) for s, y, rho in d["pairs"]]
+        self.state = dict(d["state"])
+        self.known = None if d["known"] is None else (d["known"][0], float(d["known"][1]), d["known"][2])
 
     def _evaluate(self, closure) -> tuple[float, torch.Tensor]:
         known = self.known

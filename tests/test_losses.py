@@ -49,12 +49,12 @@ def test_gram_is_the_channel_correlation_sum():
 def test_style_loss_weighs_layers_and_vanishes_on_the_style_itself():
     _, F1 = _relu_features(3)
     _, F2 = _relu_features(4)
-    feats = {"a": F1, "b": F2}
+    grams, sizes = {"a": gram(F1), "b": gram(F2)}, {"a": (N, M), "b": (N, M)}
     own = {"a": gram(F1), "b": gram(F2)}
-    assert style_loss(feats, own, {"a": 0.5, "b": 0.5}).item() == pytest.approx(0, abs=1e-6)
+    assert style_loss(grams, own, {"a": 0.5, "b": 0.5}, sizes).item() == pytest.approx(0, abs=1e-6)
     other = {"a": gram(F2), "b": gram(F2)}
     E_a = layer_style_loss(gram(F1), gram(F2), N, M)
-    assert style_loss(feats, other, {"a": 0.2, "b": 0.8}).item() == pytest.approx(0.2 * E_a.item())
+    assert style_loss(grams, other, {"a": 0.2, "b": 0.8}, sizes).item() == pytest.approx(0.2 * E_a.item())
 
 
 def test_total_is_alpha_content_plus_beta_style_and_tv_counts_edges():
@@ -80,6 +80,7 @@ def test_one_region_over_everything_is_the_plain_style_loss():
     _, F = _relu_features(4)
     A = gram(_relu_features(5)[1]).detach()
     ones = torch.ones(1, 1, H, W, dtype=F.dtype)
-    plain = style_loss({"l": F}, {"l": A}, {"l": 0.7})
-    guided = guided_style_loss({"l": F}, [({"l": ones}, {"l": float(M)}, {"l": A})], {"l": 0.7})
+    plain = style_loss({"l": gram(F)}, {"l": A}, {"l": 0.7}, {"l": (N, M)})
+    guided = guided_style_loss([{"l": guided_gram(F, ones)}], [({"l": ones}, {"l": float(M)}, {"l": A})],
+                               {"l": 0.7}, {"l": (N, M)})
     assert torch.allclose(plain, guided)
