@@ -1,8 +1,8 @@
 """The optimisation: minimise alpha L_content + beta L_style over the pixels, coarse to fine.
 
 `stylize()` reads top to bottom in numbered stages: check the inputs, plan the run, load the
-network and the images, then per level the targets, the start image, the objective and the
-descent's steps (with frames, live controls, cancel and the deadline), and the final frame.
+network and the images, then per level the start image, the targets made into the objective and
+the descent's steps (with frames, live controls, cancel and the deadline), and the final frame.
 It is a generator of Frames; closing it (or setting `cancel`) stops the work after the current
 step, and its `finally` drops every tensor it made.
 """
@@ -12,13 +12,14 @@ import contextlib
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import torch
 from PIL import Image
 
 from . import images, masks
 from .budget import LARGEST, RunPlan, Schedule, plan_run
+from .checkpoint import Checkpoint, fingerprint, of_settings
 from .controls import Controls
 from .descent import Descent
 from .levels import optimizer_name
@@ -41,7 +42,9 @@ class FrameInfo:
     seconds: float | None  # the time budget, if any
     size: int  # long side of the final picture
     full_size: tuple  # (w, h) of the final picture: what a frame promises
-    steps: int  # steps in all, as planned now
+    steps: int  # steps in all, as planned now (a budget re-plans them: see `budgeted`)
+    budgeted: bool  # the steps fill a time budget, so `steps` and `plan` move as it runs
+    stage: str  # 'painting', or 'enlarging': the picture was just enlarged to the next level's size
     plan: tuple  # ((long side, steps), ...) the levels as planned now
     taken: tuple  # ((long side, steps), ...) the levels as run so far: repeats the run exactly
     polish: int  # steps of the final fp32 L-BFGS level after Adam
@@ -77,7 +80,8 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
             init_image: Image.Image | None = None, mask: Image.Image | None = None,
             controls: Controls | None = None, started: float | None = None, reserve: float = 0.0,
             limit: float | None = None, max_size: int = LARGEST, full_frames: bool = False,
-            temporal: list | None = None) -> Iterator[Frame]:
+            temporal: list | None = None, on_checkpoint: Callable | None = None,
+            checkpoint_every: float = 300.0, resume: Checkpoint | None = None) -> Iterator[Frame]:
     """Paint `content` in the style of `styles`; yields Frames, the last with done=True and the
     best image (lowest total loss at the finest level reached). `cancel`, when set, ends the run
     after the current step with that final frame; closing the generator ends it with none.
@@ -96,7 +100,7 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
     reliability)] images of the photo's size, makes this a video frame (nst/video.py)."""
     # 1. check the inputs
     started = time.perf_counter() if started is None else started
-    s = settings or Settings()
+    s = resume.to_settings() if resume is not None else settings or Settings()
     styles = _checked(content, styles, s, mask, controls)
     # 2. plan: device, arithmetic, levels; under a budget the size and steps that fill it
     p = plan_run(s, content.size, started=started, reserve=reserve, limit=limit, max_size=max_size)
@@ -110,32 +114,37 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
         else contextlib.nullcontext
     inputs = _Inputs(content, styles, mask, temporal)
     schedule = Schedule(p.levels, p.optimizers, content.size, p.speed, p.precision, p.deadline, grow=p.budgeted)
+    checkpoints = _Checkpoints(on_checkpoint, checkpoint_every, s, schedule, resume, inputs)
     framing = _Framing(p, inputs, full_frames, started)
     steering = _Steering(controls)
     gen = torch.Generator().manual_seed(s.seed)
     blend = blend_weights(s, len(styles))
     descent = objective = None
-    step = level = 0
+    step, level = (resume.step, resume.level) if resume is not None else (0, 0)
     try:
         for level, (side, _) in enumerate(p.levels):
-            if not schedule.levels[level][1] and level < len(p.levels) - 1:
-                continue  # re-planned away: no time for this coarse level
-            # 4a. targets: this level's photo and paintings, made into its objective
+            if checkpoints.before(level) or (not schedule.levels[level][1] and level < len(p.levels) - 1):
+                continue  # done before the checkpoint, or re-planned away: no time for this coarse level
+            # 4a. the start image: the coarser level's picture enlarged, else init_image, else s.init
             c, st = level_images(inputs.content, inputs.styles, side, s)
+            x0 = start_image(s, c, st, gen, init_image, descent.best if descent else None)
+            if descent is not None:  # say so while the targets at the new size are made
+                yield framing.frame(x0, descent.best_losses or descent.losses, step, level, 0, schedule,
+                                    steering.steered, stage="enlarging")
+            # 4b. targets: this level's photo and paintings, made into its objective
             polishing = p.optimizers[level] == "polish"  # fp32 L-BFGS after Adam: no autocast
             objective = Objective(net, s, c.to(p.device), [im.to(p.device) for im in st], blend,
                                   tuple(c.shape[-2:]), contextlib.nullcontext if polishing else autocast,
                                   fmt, **inputs.at_level(tuple(c.shape[-2:]), p.device))
-            # 4b. the start image: the coarser level's picture, else init_image, else s.init
-            x0 = start_image(s, c, st, gen, init_image, descent.best if descent else None)
             # 4c. the descent, carrying Adam's moments across levels if asked
             coarser, descent = descent, Descent(objective, x0.to(p.device), p.optimizers[level], s.lr)
             if s.carry_moments and coarser is not None:
                 descent.take_moments(coarser)
-            # 4d. its steps, with frames, live controls, cancel and the deadline
+            done_here = checkpoints.restore(level, descent)
+            # 4d. its steps, with frames, live controls, cancel, the deadline and checkpoints
             steering.new_level()
             step, stopped = yield from _steps(descent, objective, schedule, level, step, framing,
-                                              steering, cancel)
+                                              steering, cancel, checkpoints, done_here)
             if stopped:
                 break
             descent.finish()
@@ -151,14 +160,15 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
 
 
 def _steps(descent: Descent, objective: Objective, schedule: Schedule, level: int, step: int,
-           framing: "_Framing", steering: "_Steering", cancel) -> Iterator[Frame]:
-    """One level's steps: each takes the live controls first, then the deadline re-plans what is
-    left. Yields a frame when one is due and at the level's end (not the last level's: the final
-    frame follows). Returns (steps done over all levels, whether the run was stopped)."""
+           framing: "_Framing", steering: "_Steering", cancel, checkpoints: "_Checkpoints",
+           i: int = 0) -> Iterator[Frame]:
+    """One level's steps, from its i-th: each takes the live controls first, then the deadline
+    re-plans what is left. Yields a frame when one is due and at the level's end (not the last
+    level's: the final frame follows). Returns (steps done over all levels, whether the run was
+    stopped)."""
     s = framing.p.settings
     last_level = level == len(schedule.levels) - 1
     last_frame = time.perf_counter()
-    i = 0
     while i < schedule.levels[level][1]:
         steering.apply(objective, descent, step)
         t = time.perf_counter()
@@ -168,7 +178,9 @@ def _steps(descent: Descent, objective: Objective, schedule: Schedule, level: in
         schedule.stepped(level, now - t)
         schedule.replan(level, i + 1, now)
         step, i = step + 1, i + 1
-        if cancel is not None and cancel.is_set():
+        stopped = cancel is not None and cancel.is_set()
+        checkpoints.after_step(level, i, step, descent, stopped)
+        if stopped:
             return step, True
         at_end = i >= schedule.levels[level][1]
         if at_end and last_level:
@@ -220,6 +232,41 @@ def _plain(s: Settings, wh) -> bool:
     return bool(used) and max(used, key=LAYERS.index) == "conv5_1" and max(wh) <= 2.5 * min(wh)
 
 
+class _Checkpoints:
+    """A run's checkpoints: handed to `on_checkpoint` every `every` seconds and when the run is
+    stopped; and a run resumed from one (`resume`) skipping the levels done before it."""
+
+    def __init__(self, on_checkpoint, every: float, s: Settings, schedule: Schedule, resume: Checkpoint | None,
+                 inputs: "_Inputs"):
+        self.fn, self.every, self.s, self.schedule, self.resume = on_checkpoint, every, s, schedule, resume
+        self.last = time.perf_counter()
+        self.inputs = fingerprint(inputs.content, *inputs.styles) if on_checkpoint or resume else ""
+        if resume is not None:
+            if resume.inputs and resume.inputs != self.inputs:
+                raise ValueError("the photo or the painting is not the one this checkpoint was painted from")
+            # the steps before it: the plan taken, and the rates measured
+            schedule.times.update({int(j): list(t) for j, t in resume.times.items()})
+
+    def before(self, level: int) -> bool:
+        return self.resume is not None and level < self.resume.level
+
+    def restore(self, level: int, descent: Descent) -> int:
+        """At the level a run resumes at: the descent's state from the checkpoint; the steps done there."""
+        if self.resume is None or level != self.resume.level:
+            return 0
+        descent.restore(self.resume.descent)
+        return self.resume.done_here
+
+    def after_step(self, level: int, done_here: int, step: int, descent: Descent, stopped: bool) -> None:
+        now = time.perf_counter()
+        if self.fn is None or not (stopped or now - self.last >= self.every):
+            return
+        self.last = now
+        sched = self.schedule
+        self.fn(Checkpoint(of_settings(self.s, [tuple(lv) for lv in sched.levels]), level, done_here, step,
+                           {j: list(t) for j, t in sched.times.items()}, descent.state(), self.inputs))
+
+
 class _Inputs:
     """The run's images as tensors at their full size, and each level's share of them."""
 
@@ -269,15 +316,16 @@ class _Framing:
         self.flops = flops_per_step(*self.full_hw, max(layers_used(s), key=LAYERS.index))
         self._outside = None  # (photo, feathered mask) at the final size, made at the first enlarged frame
 
-    def frame(self, x, losses, step, level, done_here, schedule: Schedule, steered, done=False) -> Frame:
+    def frame(self, x, losses, step, level, done_here, schedule: Schedule, steered, done=False,
+              stage="painting") -> Frame:
         now = time.perf_counter()
         # a run stopped at a coarse level ends at that level's size: no enlargement passed off as the result
         image = self._show(x if done else self._at_full_size(x))
-        info = self._info(schedule, level, 0.0 if done else schedule.seconds_left(level, done_here, now))
+        info = self._info(schedule, level, 0.0 if done else schedule.seconds_left(level, done_here, now), stage)
         return Frame(image, step, schedule.total, level, len(schedule.levels), dict(losses),
                      now - self.started, done=done, info=info, steered=tuple(steered))
 
-    def _info(self, schedule: Schedule, level: int, left: float) -> FrameInfo:
+    def _info(self, schedule: Schedule, level: int, left: float, stage: str) -> FrameInfo:
         p, s = self.p, self.p.settings
         last = len(schedule.levels) - 1
         rate = schedule.rate(level) if level == last else None
@@ -285,7 +333,8 @@ class _Framing:
         peak = p.speed.peak(precision) if p.speed else None
         return FrameInfo(
             str(p.device), p.precision, optimizer_name(p.optimizers), tuple(p.optimizers), s.weights,
-            s.seed, s.seconds, s.size, self.full_hw[::-1], schedule.total, tuple(schedule.planned()),
+            s.seed, s.seconds, s.size, self.full_hw[::-1], schedule.total, p.budgeted, stage,
+            tuple(schedule.planned()),
             tuple(schedule.taken()), p.levels[-1][1] if p.optimizers[-1] == "polish" else 0, schedule.cut,
             left, None if p.deadline is None else p.deadline - self.started, self.flops, peak,
             self.flops / rate if rate else None, self.flops / rate / peak if rate and peak else None)

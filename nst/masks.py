@@ -91,8 +91,9 @@ def check_paintable(mask: Image.Image, photo_size: tuple[int, int], size: int, s
     hw = (max(1, round(h * s)), max(1, round(w * s)))
     m = resized(to_mask(mask), hw)
     if not any(area(_pooled(m, pools_before(l))) >= MIN_AREA for l in style_layers):
-        raise ValueError(f"the brushed region is too small to paint at {max(hw)} px (under a pixel "
-                         f"there): brush a larger area, or paint at a larger size")
+        raise ValueError(f"the brushed region is too small to paint at {max(hw)} px (it covers about "
+                         f"{float(m.sum()):.1f} px there, blurred by the resize): brush a larger area, "
+                         f"or paint at a larger size")
 
 
 def resized(mask: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:

@@ -3,7 +3,8 @@ the final picture held at the end, written as an animated WebP (plays inline in 
 
     lapse = TimeLapse()
     for frame in stylize(...):
-        lapse.add(frame.image, frame.step)
+        if frame.info.stage == "painting":  # not the moment a level is enlarged
+            lapse.add(frame.image, frame.step)
     lapse.write("run.webp")
 
 Memory stays bounded: every k-th frame is kept, and k doubles (dropping every other kept frame)

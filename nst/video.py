@@ -34,11 +34,12 @@ LATER_STEPS = 1 / FIRST  # with --steps N: N for the first frame, N / FIRST for 
 @dataclass
 class VideoFrame:
     index: int  # 0-based position in the clip
-    image: Image.Image  # the painted frame
+    image: Image.Image  # the painted frame (while done is False: the picture so far)
     total: int  # frames in the clip
     elapsed: float  # s since the clip started
     losses: dict
-    steps: int
+    steps: int  # steps this frame took (so far)
+    done: bool = True  # False: a look at a frame still being painted (paint_clip(live=True))
 
 
 def frame_size(frames: Sequence[Image.Image], s: Settings, share: float | None) -> int:
@@ -64,21 +65,29 @@ def _image(a: np.ndarray) -> Image.Image:
     return Image.fromarray(np.clip(a + 0.5, 0, 255).astype(np.uint8), "RGB")
 
 
-def paint_one(frame: Image.Image, styles, s: Settings, *, init=None, targets=(), started=None,
-              cancel=None, limit: float | None = None) -> engine.Frame:
-    """One frame: from scratch (init None: the pyramid as s says) or from `init` at one scale,
-    with a temporal loss towards each (warped, c) of `targets`; `limit` caps it as stylize()'s
-    does. Returns the final engine Frame."""
+def paint_frames(frame: Image.Image, styles, s: Settings, *, init=None, targets=(), started=None,
+                 cancel=None, limit: float | None = None) -> Iterator[engine.Frame]:
+    """One frame's engine Frames: from scratch (init None: the pyramid as s says) or from `init`
+    at one scale, with a temporal loss towards each (warped, c) of `targets`; `limit` caps it as
+    stylize()'s does. The last has done=True."""
     if init is not None:
         s = s.replace(pyramid=False)
-    return engine.run(frame, styles, s, init_image=init, temporal=list(targets) or None,
-                      started=started, cancel=cancel, limit=limit)
+    return engine.stylize(frame, styles, s, init_image=init, temporal=list(targets) or None,
+                          started=started, cancel=cancel, limit=limit)
+
+
+def paint_one(frame: Image.Image, styles, s: Settings, **kw) -> engine.Frame:
+    """One frame painted (see paint_frames); returns its final engine Frame."""
+    last = None
+    for last in paint_frames(frame, styles, s, **kw):
+        pass
+    return last
 
 
 def paint_run(frames: Sequence[Image.Image], styles, s: Settings, *, first: Image.Image | None = None,
               closing: tuple | None = None, unit: float | None = None, steps: int | None = None,
               cancel=None, deadline: float | None = None, later: float = 0.0, cap: float | None = None,
-              ) -> Iterator[tuple[int, engine.Frame]]:
+              live: bool = False) -> Iterator[tuple[int, engine.Frame]]:
     """Paint frames in order, each from the one before; yields (position, final engine Frame).
     `first`: frames[0] is painted already (a keyframe) and not painted again. `closing`
     (painted, its input frame): what follows the last frame (the next chunk's keyframe), which
@@ -86,7 +95,8 @@ def paint_run(frames: Sequence[Image.Image], styles, s: Settings, *, first: Imag
     frame from scratch); with a `deadline` (perf_counter) the time left is shared out again before
     each frame, `later` units being owed to work after this run, so an overrun is absorbed.
     Or `steps` (steps / FIRST for a frame that starts from the one before). `cap` (perf_counter):
-    the hard limit; no frame paints past it. `cancel`: anything with is_set()."""
+    the hard limit; no frame paints past it. `cancel`: anything with is_set(). `live`: also yield
+    the frames on the way (done False), to show a frame while it is painted."""
     prev = first
     for k in range(1 if first is not None else 0, len(frames)):
         now = time.perf_counter()
@@ -107,9 +117,10 @@ def paint_run(frames: Sequence[Image.Image], styles, s: Settings, *, first: Imag
         if closing is not None and k == len(frames) - 1:
             targets.append(start_of(closing[0], frames[k], closing[1])[1])
         started = time.perf_counter()
-        out = paint_one(frames[k], styles, sk, init=init, targets=targets, started=started, cancel=cancel,
-                        limit=None if cap is None else cap - started)
-        yield k, out
+        for out in paint_frames(frames[k], styles, sk, init=init, targets=targets, started=started,
+                                cancel=cancel, limit=None if cap is None else cap - started):
+            if out.done or live:
+                yield k, out
         prev = out.image
 
 
@@ -122,14 +133,15 @@ def keyframes(n: int, workers: int) -> list[int]:
 def paint_clip(frames: Sequence[Image.Image], styles, settings: Settings | None = None, *,
                seconds: float | None = None, steps: int | None = None, started: float | None = None,
                cancel: threading.Event | None = None, workers: int = 1, limit: float | None = None,
-               chunk_runner: Callable | None = None) -> Iterator[VideoFrame]:
+               chunk_runner: Callable | None = None, live: bool = False) -> Iterator[VideoFrame]:
     """Paint a clip's frames; yields each painted frame when it is done (in order with one
     worker; with several, the keyframes first, then each chunk's frames in order). `seconds`
     budgets the whole clip from `started` (perf_counter); or `steps` for the first frame (later
     ones take steps / FIRST); neither: the engine's defaults. `limit` (seconds from `started`) is
     a hard cap: no frame paints past it. `chunk_runner(jobs, styles, s, cancel)` paints chunks in
     parallel and yields each chunk's results (nst/scale.py); without it they are painted here,
-    one after another, the budget shared as for one long run."""
+    one after another, the budget shared as for one long run. `live`: also yield a look at each
+    frame painted here while it is painted (done False), a few times a second."""
     s = (settings or Settings()).replace(seconds=None)
     styles = list(styles)
     if not frames:
@@ -152,13 +164,14 @@ def paint_clip(frames: Sequence[Image.Image], styles, settings: Settings | None 
     painted: dict[int, Image.Image] = {}
 
     def done(k, out) -> VideoFrame:
-        painted[k] = out.image
-        return VideoFrame(k, out.image, n, time.perf_counter() - started, out.losses, out.step)
+        if out.done:
+            painted[k] = out.image
+        return VideoFrame(k, out.image, n, time.perf_counter() - started, out.losses, out.step, out.done)
 
     # the keyframes in order, each from the one before (one worker: frame 0 alone)
     deadline = None if unit is None else started + seconds
     for j, out in paint_run([frames[k] for k in keys], styles, s, unit=unit, steps=steps, cancel=cancel,
-                            deadline=deadline, later=chunk_units, cap=cap):
+                            deadline=deadline, later=chunk_units, cap=cap, live=live):
         yield done(keys[j], out)
     if (cancel is not None and cancel.is_set()) or len(painted) < len(keys):
         return
@@ -169,7 +182,7 @@ def paint_clip(frames: Sequence[Image.Image], styles, settings: Settings | None 
     jobs = [dict(frames=frames[a:b], first=painted[a], closing=(painted[b], frames[b]) if b < n else None,
                  unit=unit, steps=steps, deadline=None if parallel else deadline,
                  later=0 if parallel else sum(bb - aa - 1 for aa, bb in spans[j + 1:]),
-                 cap=None if parallel else cap,
+                 cap=None if parallel else cap, live=live and not parallel,
                  limit=None if cap is None or not parallel else cap - time.perf_counter())
             for j, (a, b) in enumerate(spans)]
     runner = chunk_runner or _in_turn
@@ -186,7 +199,7 @@ def paint_chunk(job: dict, styles, s: Settings, cancel=None) -> Iterator[tuple[i
         cap = time.perf_counter() + job["limit"]
     return paint_run(job["frames"], styles, s, first=job["first"], closing=job["closing"],
                      unit=job["unit"], steps=job["steps"], cancel=cancel, deadline=job["deadline"],
-                     later=job.get("later", 0), cap=cap)
+                     later=job.get("later", 0), cap=cap, live=job.get("live", False))
 
 
 def _in_turn(jobs, styles, s, cancel):

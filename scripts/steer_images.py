@@ -36,7 +36,8 @@ def timelapse(which: str = "quick"):
     lapse = TimeLapse(long_side=256 if which == "quick" else 384)
     t0 = time.perf_counter()
     for frame in stylize(_open("photos", PHOTO), _open("styles", STYLE), settings):
-        lapse.add(frame.image, frame.step)
+        if frame.info.stage == "painting":  # not the moment a level is enlarged
+            lapse.add(frame.image, frame.step)
     lapse.write(out)
     n = Image.open(out).n_frames
     print(f"{out}: {which} preset ({frame.info.size} px, {frame.step} steps, "

@@ -377,5 +377,5 @@ def test_a_tiny_brushed_region_paints_instead_of_a_bare_error(server, tmp_path):
     Image.new("RGB", (64, 64), (30, 60, 200)).save(tmp_path / "paint.png")
     client = Client(server, verbose=False)
     result = client.predict(handle_file(str(tmp_path / "photo.png")), handle_file(str(tmp_path / "paint.png")),
-                            api_name="/stylize", size=256, steps=6, mask=handle_file(str(tmp_path / "mask.png")))
-    assert "**Done**" in result[1] and "256×170 px" in result[1], result[1]
+                            api_name="/stylize", size=512, steps=6, mask=handle_file(str(tmp_path / "mask.png")))
+    assert "**Done**" in result[1] and "512×340 px" in result[1], result[1]

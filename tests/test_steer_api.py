@@ -104,7 +104,7 @@ def _slider_call(url: str, client, elem_id: str, values: list):
 
 def _step(status: str) -> int:
     import re
-    m = re.search(r"step (\d+) of", status)
+    m = re.search(r"step (\d+)", status)
     return int(m[1]) if m else 0
 
 

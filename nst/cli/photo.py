@@ -9,9 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from .. import masks
+from .. import masks, recipe
 from .. import settings as S
 from ..budget import check_budget, plan, side_pixels
+from ..checkpoint import Checkpoint
 from ..engine import stylize
 from ..speed import measured
 from ..timelapse import TimeLapse
@@ -92,12 +93,19 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--timelapse", metavar="OUT.webp", help="also write the run as an animated "
                    "WebP time-lapse (final picture held at the end)")
     o.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    r = p.add_argument_group("repeat, resume")
+    r.add_argument("--recipe", metavar="PICTURE.png", help="paint again as a PNG this program wrote says "
+                   "(its settings and level plan are in the file); flags given win")
+    r.add_argument("--resume", metavar="OUT.ckpt", help="go on from a checkpoint (written next to the output "
+                   "on Ctrl-C and every --checkpoint-every seconds) with the same photo and paintings")
+    r.add_argument("--checkpoint-every", type=float, default=300.0, metavar="SECONDS",
+                   help="write OUT.ckpt this often while painting (default 300); it is removed when the run ends")
     return p
 
 
 def settings_from_args(a: argparse.Namespace) -> S.Settings:
-    """Settings from the preset (or the defaults) with every explicit flag on top."""
-    base = S.preset(a.preset) if a.preset else S.Settings()
+    """Settings from a recipe, the preset or the defaults, with every explicit flag on top."""
+    base = recipe.read(a.recipe) if a.recipe else S.preset(a.preset) if a.preset else S.Settings()
     given = {f: getattr(a, f) for f in S.field_names() if getattr(a, f, None) is not None}
     if a.ratio is not None:
         if "content_weight" in given and "style_weight" in given:
@@ -122,7 +130,7 @@ def _frame_path(out: Path, step: int) -> Path:
     return out.with_name(f"{out.stem}_step{step:04d}{out.suffix}")
 
 
-def _paint(a, s: S.Settings, content, styles, out: Path, mask=None) -> None:
+def _paint(a, s: S.Settings, content, styles, out: Path, mask=None, resume=None) -> None:
     from tqdm import tqdm
 
     started = process_start()  # a budget counts this command's start
@@ -131,25 +139,33 @@ def _paint(a, s: S.Settings, content, styles, out: Path, mask=None) -> None:
         check_budget(s, content.size, seconds=started + s.seconds - reserve - time.perf_counter())
     bar = tqdm(total=s.steps, unit="step", disable=a.quiet, dynamic_ncols=True)
     lapse = TimeLapse() if a.timelapse else None
+    ckpt = out.with_suffix(".ckpt")
     with ctrl_c() as cancel:  # Ctrl-C: the engine finishes the step and yields the best picture
         try:
-            for frame in stylize(content, styles, s, cancel=cancel, mask=mask, started=started,
-                                 reserve=reserve):
-                if lapse:
+            for frame in stylize(content, styles, s, cancel=cancel, mask=mask, started=started, reserve=reserve,
+                                 on_checkpoint=lambda c: c.save(ckpt), checkpoint_every=a.checkpoint_every,
+                                 resume=resume):
+                painting = frame.info.stage == "painting"  # not the moment a level is enlarged
+                if lapse and painting:
                     lapse.add(frame.image, frame.step)
                 bar.total = frame.total
                 bar.update(frame.step - bar.n)
                 bar.set_postfix(level=f"{frame.scale + 1}/{frame.levels}",
                                 content=f"{frame.losses['content']:.3g}",
                                 style=f"{frame.losses['style']:.3g}", refresh=False)
-                if a.save_every and not frame.done and frame.step % a.save_every == 0:
+                if a.save_every and painting and not frame.done and frame.step % a.save_every == 0:
                     frame.image.save(_frame_path(out, frame.step))
         finally:
             bar.close()
-    frame.image.save(out)
+    recipe.save(frame.image, out, recipe.of_frame(frame, s))
     if lapse:
         lapse.write(a.timelapse)
-    print(_closing_line(frame, out, content, styles, s, started, cancel.is_set(), a.timelapse), file=sys.stderr)
+    if not cancel.is_set():
+        ckpt.unlink(missing_ok=True)  # done: nothing to go on from
+    said = _closing_line(frame, out, content, styles, s, started, cancel.is_set(), a.timelapse)
+    if cancel.is_set() and ckpt.exists():
+        said += f"; go on with: --resume {ckpt}"
+    print(said, file=sys.stderr)
 
 
 def _closing_line(frame, out: Path, content, styles, s: S.Settings, started: float, stopped: bool,
@@ -186,7 +202,8 @@ def _finishing(s: S.Settings, wh, lapse: bool) -> float:
 
 
 def _one_photo(a) -> None:
-    s = settings_from_args(a)
+    resume = Checkpoint.load(a.resume) if a.resume else None
+    s = resume.to_settings().validate(n_styles=len(a.styles)) if resume else settings_from_args(a)
     out = Path(a.output)
     check_output(out)
     if a.timelapse:
@@ -195,7 +212,7 @@ def _one_photo(a) -> None:
     mask = masks.open_mask(a.mask) if a.mask else None
     if mask is not None:
         masks.check(mask, content.size, s.mask_mode, len(styles))
-    _paint(a, s, content, styles, out, mask)
+    _paint(a, s, content, styles, out, mask, resume)
 
 
 def main(argv: list[str]) -> int:

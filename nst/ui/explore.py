@@ -26,6 +26,11 @@ from .image_input import image_input
 EXAMPLES = PHOTOS + STYLES
 DEFAULT_PAINTING = EXAMPLE_DIR / "styles" / "starry_night.jpg"  # Figure 1 and the α/β row without one
 DEFAULT_PAINTING_LABEL = "Painting (empty: The Starry Night)"
+IMAGE_TITLE = "Image to rebuild"  # the box at the top of the tab, which every section reads
+IMAGE_NAME = "the image to rebuild, in the box at the top of this tab"
+# A refusal for a missing image brings that box into view (it can be far above the button pressed).
+SHOW_IMAGE_BOX = ("() => { if (!document.querySelector('#explore-image img')) document.getElementById("
+                  "'explore-image').scrollIntoView({behavior: 'smooth', block: 'center'}); }")
 DISPLAY_SIDE = 384  # px: a rebuild is shown enlarged to about this, so 128 px is not a thumbnail
 LIMITS = limits.EXPLORE  # small pictures; the same wall-clock cap as every job (limits.MAX_SECONDS)
 MAX_SIDE = 1024  # every view here works far below this size
@@ -122,9 +127,10 @@ def _wire(button, fn, prepare, inputs, outputs, name: str, **kw):
         yield gr.skip()
 
     check = _shown(check, 1)
-    return button.click(check, inputs, outputs[-1], concurrency_limit=None, show_progress="hidden",
-                        api_visibility="private").success(_shown(fn, len(outputs)), inputs, outputs,
-                                                          api_name=name, **kw, **RUN)
+    checked = button.click(check, inputs, outputs[-1], concurrency_limit=None, show_progress="hidden",
+                           api_visibility="private")
+    checked.failure(None, js=SHOW_IMAGE_BOX, api_visibility="private")
+    return checked.success(_shown(fn, len(outputs)), inputs, outputs, api_name=name, **kw, **RUN)
 
 
 # ---------------------------------------------------------------------------- handlers
@@ -140,7 +146,7 @@ def _prepare_reconstruct(image, layer="conv4_2", mode="content", steps=0, size=1
                          seconds=SECONDS["reconstruct"]):
     if mode not in explore.MODES:
         raise ValueError(f"mode must be one of {', '.join(explore.MODES)}; got {mode!r}")
-    return _picture("the image", image), _layer(layer), _settings(size, steps, seed, seconds)
+    return _picture(IMAGE_NAME, image), _layer(layer), _settings(size, steps, seed, seconds)
 
 
 def reconstruct(image, layer: str = "conv4_2", mode: str = "content", steps: int = 0,
@@ -183,7 +189,7 @@ def _default_note(given: bool, where: str) -> str:
 
 
 def _prepare_figure(content, style=None, size=128, steps=0, seconds=SECONDS["figure"]):
-    return (_picture("the image", content), *_painting(style), _settings(size, steps, seconds=seconds))
+    return (_picture(IMAGE_NAME, content), *_painting(style), _settings(size, steps, seconds=seconds))
 
 
 def figure(content, style=None, size: int = 128, steps: int = 0, seconds: float = SECONDS["figure"],
@@ -208,7 +214,7 @@ def _figure_status(p: explore.FigureProgress, t0: float, s) -> str:
 
 
 def _prepare_ratio_row(content, style=None, size=128, steps=0, seconds=SECONDS["ratio_row"]):
-    return (_picture("the image", content), *_painting(style), _settings(size, steps, seconds=seconds))
+    return (_picture(IMAGE_NAME, content), *_painting(style), _settings(size, steps, seconds=seconds))
 
 
 def ratio_row(content, style=None, size: int = 128, steps: int = 0, seconds: float = SECONDS["ratio_row"],
@@ -229,7 +235,7 @@ def _prepare_activations(image, layer="conv3_1", channels=8):
     n = _number("channels", channels)
     if not (isinstance(n, int) and 1 <= n <= MAX_CHANNELS):
         raise ValueError(f"channels must be a whole number from 1 to {MAX_CHANNELS}, got {channels!r}")
-    return _picture("the image", image), _layer(layer), n
+    return _picture(IMAGE_NAME, image), _layer(layer), n
 
 
 def activations(image, layer: str = "conv3_1", channels: int = 8):
@@ -255,7 +261,7 @@ def build(content=None, style=None):
                 "style apart. Rebuild a picture from one layer at a time and see for yourself.")
     with gr.Row(equal_height=False):
         with gr.Column(scale=4, min_width=280):
-            image = _titled(image_input, "Image to rebuild", height=220, sources=["upload", "clipboard"],
+            image = _titled(image_input, IMAGE_TITLE, height=220, sources=["upload", "clipboard"],
                             elem_id="explore-image")
             gr.Examples([[str(p)] for p in EXAMPLES], [image], label="Examples", examples_per_page=13)
             _copy_buttons(content, style, image)
@@ -308,23 +314,25 @@ def build(content=None, style=None):
 
 def _grid_section(fn, prepare, name: str, image, md: str, button: str, out_label: str):
     """A figure that renders cell by cell: the explanation, a painting (The Starry Night without
-    one), size and steps, a button, and the grid streaming in; registered as the API endpoint /`name`."""
+    one), size and steps, a button, and the grid streaming in below them at the page's whole
+    width (its cells shown larger than they are painted); registered as /`name`."""
     gr.Markdown("---")
-    gr.Markdown(md, latex_delimiters=LATEX)
     with gr.Row(equal_height=False):
-        with gr.Column(scale=3, min_width=240):
+        with gr.Column(scale=5, min_width=280):
+            gr.Markdown(md, latex_delimiters=LATEX)
+        with gr.Column(scale=3, min_width=200):
             second = _titled(image_input, DEFAULT_PAINTING_LABEL, height=160, sources=["upload", "clipboard"],
                              elem_id=f"{name}-image")
-            with gr.Row():
-                size = gr.Slider(LIMITS.min_size, LIMITS.max_size, 128, step=16, label="Cell size, px",
-                                 min_width=120, elem_id=f"{name}-size")
-                steps = gr.Slider(0, LIMITS.max_steps, 0, step=1, label="Steps per cell (0 = what the time allows)",
-                                  min_width=120, elem_id=f"{name}-steps")
-                seconds = gr.Slider(5, limits.MAX_SECONDS, SECONDS[name], step=5, label="Seconds in all", min_width=120)
+        with gr.Column(scale=4, min_width=240):
+            size = gr.Slider(LIMITS.min_size, LIMITS.max_size, 128, step=16, label="Cell size, px",
+                             elem_id=f"{name}-size")
+            steps = gr.Slider(0, LIMITS.max_steps, 0, step=1, label="Steps per cell (0 = what the time allows)",
+                              elem_id=f"{name}-steps")
+            seconds = gr.Slider(5, limits.MAX_SECONDS, SECONDS[name], step=5, label="Seconds in all")
             go = gr.Button(button, variant="primary", elem_id=f"{name}-go")
             status = gr.Markdown("", elem_id=f"{name}-status")
-        with gr.Column(scale=8, min_width=320):
-            out = _titled(gr.Image, out_label, format="jpeg", interactive=False, elem_id=f"{name}-out")
+    out = _titled(gr.Image, out_label, format="jpeg", interactive=False, elem_id=f"{name}-out",
+                  elem_classes="explore-grid")
     _wire(go, fn, prepare, [image, second, size, steps, seconds], [out, status], name, show_progress="full",
           show_progress_on=[out])
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from .. import recipe
+
 OUT_DIR = Path(tempfile.gettempdir()) / "nst-app"
 MAX_AGE = 3600.0  # s, as long as Gradio's own cache keeps a file
 _LOCK = threading.Lock()
@@ -38,9 +40,13 @@ def out_path(name: str, suffix: str) -> Path:
     return OUT_DIR / f"{name}-{uuid.uuid4().hex[:8]}{suffix}"
 
 
-def save_png(img: Image.Image, name: str | None = None) -> str:
+def save_png(img: Image.Image, name: str | None = None, how: dict | None = None) -> str:
+    """A PNG to serve; with `how` (nst.recipe.of_frame) it carries the recipe that repeats it."""
     path = out_path(name or f"stylized-{img.width}x{img.height}", ".png")
-    img.save(path)
+    if how is None:
+        img.save(path)
+    else:
+        recipe.save(img, path, how)
     return str(path)
 
 

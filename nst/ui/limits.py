@@ -66,3 +66,14 @@ def planned(name: str, wh=REFERENCE_PHOTO, settings: Settings | None = None) -> 
     seconds = PRESETS[name] - FINISH.seconds
     s = (settings or Settings()).replace(seconds=PRESETS[name], size=None, steps=None)
     return plan(s, wh, seconds, speed(), max_size=LIMITS.max_size)
+
+
+def refine_side(wh) -> int:
+    """The long side Refine paints a result of size wh at: 1.5x, on the planner's grid, within
+    this server's cap (so 544 px becomes 768 px on a CPU, not 816)."""
+    return min(LIMITS.max_size, int(max(wh) * 1.5) // 32 * 32)
+
+
+def refine_label(wh, seconds: float) -> str:
+    """What the Refine button promises before the click: the size and the time."""
+    return f"Refine at {refine_side(wh)} px · {seconds:g} s"

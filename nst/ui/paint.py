@@ -7,6 +7,7 @@ from pathlib import Path
 
 import gradio as gr
 from gradio.context import Context
+from PIL import Image
 
 from .. import masks
 from ..settings import COLORS, INITS, LAYERS, OPTIMIZERS, POOLINGS, PRECISIONS, STYLE_LAYERS, Settings
@@ -117,22 +118,40 @@ def _note(path):
 
 
 def refine(request: gr.Request, result: str | None, *values):
-    """Continue from the current result at 1.5x the size (page only, not part of the API).
-
-    The result is the starting image and the photo stays the content target (single scale):
-    the picture is kept and the optimiser adds detail at the new resolution."""
+    """Continue from the current result at a larger size (limits.refine_side; page only, not part
+    of the API). The result is the starting image and the photo stays the content target (one
+    scale): the picture is kept and the optimiser adds detail at the new resolution."""
     started = time.perf_counter()
     try:
         if not result or not Path(str(result)).is_file():
             raise ValueError("paint a picture first; Refine continues from it")
         params = dict(zip(API_PARAMS, values))
         prev = refusals.picture("the result", result)
-        side = min(limits.LIMITS.max_size, int(max(prev.size) * 1.5) // 32 * 32)
         # the preset's budget (or the one given) at the new size: the steps are what fits in it
-        photo, styles, s, _, mask = inputs({**params, "size": side, "steps": 0, "pyramid": False})
+        photo, styles, s, _, mask = inputs({**params, "size": limits.refine_side(prev.size), "steps": 0,
+                                            "pyramid": False})
     except ValueError as e:
         raise refusals.refuse(e) from None
-    yield from paint_run(photo, styles, s, request, init_image=prev, mask=mask, started=started)
+    yield from paint_run(photo, styles, s, request, init_image=prev, mask=mask, started=started, refined=True)
+
+
+def _start_refine(result, lapse_file):
+    """The moment Refine is pressed: the picture it starts from stays in view, the status says
+    what is happening, and the first run's time-lapse keeps its own download button."""
+    size = Image.open(result).size if result and Path(str(result)).is_file() else None
+    said = (f"**Refining** {size[0]}×{size[1]} px → {limits.refine_side(size)} px · starting…" if size
+            else "**Refining** · starting…")
+    first = gr.update(value=lapse_file, visible=True) if lapse_file else gr.skip()
+    return gr.update(visible=True, value=result), gr.update(visible=False), said, "", first
+
+
+def _refine_label(result, preset, seconds):
+    """Refine's button names its size and its time (the preset's, or the seconds given)."""
+    if not result or not Path(str(result)).is_file():
+        return gr.skip()
+    size = Image.open(result).size
+    budget = _number("seconds", seconds) or PRESETS.get(preset, 0)
+    return gr.update(value=limits.refine_label(size, budget))
 
 
 # ---------------------------------------------------------------------------- layout
@@ -238,7 +257,9 @@ def _results(ui: dict) -> None:
     with gr.Row():
         ui["download"] = gr.DownloadButton("Download PNG", visible=False, size="md", elem_id="download")
         ui["lapse_file"] = gr.DownloadButton("Download time-lapse", visible=False, size="md", elem_id="lapse_dl")
-        ui["refine"] = gr.Button("Refine at 1.5× size", interactive=False, size="md", elem_id="refine")
+        ui["refine"] = gr.Button("Refine at a larger size", interactive=False, size="md", elem_id="refine")
+        ui["first_lapse"] = gr.DownloadButton("Download the first run's time-lapse", visible=False, size="md",
+                                              elem_id="first_lapse_dl")
     ui["lapse"] = gr.Image(label="Time-lapse of this run", type="filepath", visible=False, interactive=False,
                            height=260, elem_id="lapse")
     ui["losses"] = gr.Plot(label="Losses", elem_id="losses", show_label=False)
@@ -288,9 +309,14 @@ def _wire_paint(ui: dict) -> None:
     Context.root_block.load(**labels)
     hide_live = dict(fn=lambda: gr.update(visible=False), inputs=None, outputs=ui["live"], queue=False, **PAGE)
     start.success(stylize, api_inputs, api_name="stylize", **painting).success(**hide_live).then(**labels)
-    ui["refine"].click(_show_live, None, [ui["live"], ui["compare"]], queue=False, **PAGE).then(
+    ui["refine"].click(_start_refine, [ui["download"], ui["lapse_file"]],
+                       [ui["live"], ui["compare"], ui["status"], ui["details"], ui["first_lapse"]],
+                       queue=False, **PAGE).then(
         _arm, None, None, queue=False, **PAGE).success(refine, [ui["download"], *api_inputs], **PAGE,
                                                        **painting).success(**hide_live).then(**labels)
+    refine_label = dict(fn=_refine_label, inputs=[ui["download"], ui["preset"], ui["seconds"]],
+                        outputs=ui["refine"], queue=False, **PAGE)
+    gr.on([ui["preset"].change, ui["seconds"].change], **refine_label)
     # Stop reaches the runs' cancel Events, so a run ends with its best picture; not an API.
     ui["stop"].click(_stop, None, None, queue=False, **PAGE)
 

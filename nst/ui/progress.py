@@ -50,9 +50,16 @@ def status(f: Frame, clock: Clock, note: str = "", ending: str = "Done") -> tupl
         bold, _, rest = ending.partition(":")
         head = f"**{bold}**{':' + rest if rest else ''} · {w}×{h} px · {f.step} steps in {f.elapsed:.1f} s{extra}"
         return head, f"{per_step:.2f} s per step at the end · {how}{_repeat(i)}{_rate(i)}"
-    level = f"level {f.scale + 1} of {f.levels}, {i.plan[f.scale][0]} px · " if len(i.plan) > 1 else ""
-    return (f"**Painting** {w}×{h} px · step {f.step} of {f.total} · about {_seconds(left)} left{extra}",
-            f"{level}{per_step:.2f} s per step · {how}")
+    levels = len(i.plan) > 1
+    level = f"level {f.scale + 1} of {f.levels}, {i.plan[f.scale][0]} px · " if levels else ""
+    details = f"{level}{per_step:.2f} s per step · {how}"
+    if i.stage == "enlarging":  # the targets at the new size are being made: a pause, said
+        return (f"**Enlarging** to {i.plan[f.scale][0]} px (level {f.scale + 1} of {f.levels}) · "
+                f"{w}×{h} px · about {_seconds(left)} left{extra}", details)
+    # a budget re-plans its steps as it goes: what holds is the time and the level, not a total
+    where = (f"level {f.scale + 1} of {f.levels} · " if levels else "") + (
+        f"step {f.step}" if i.budgeted else f"step {f.step} of {f.total}")
+    return f"**Painting** {w}×{h} px · {where} · about {_seconds(left)} left{extra}", details
 
 
 def _repeat(i: FrameInfo) -> str:

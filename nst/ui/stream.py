@@ -7,6 +7,7 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image
 
+from .. import recipe
 from ..settings import Settings
 from ..timelapse import TimeLapse
 from . import files, limits, progress, refusals, runs
@@ -16,10 +17,11 @@ LAPSE_SIDE = 384  # px, the time-lapse's long side
 
 
 def paint_run(content, styles, settings: Settings, request, note: str = "", init_image=None, mask=None,
-              started: float | None = None):
+              started: float | None = None, refined: bool = False):
     """Stream a run to the page: (live image, status, details, loss chart, before/after, PNG,
     Refine button, time-lapse, time-lapse file). A budget counts from `started` (perf_counter,
-    when the request arrived) to the last update, the PNG and time-lapse included."""
+    when the request arrived) to the last update, the PNG and time-lapse included. `refined`: the
+    run refines an earlier result, and its time-lapse says so."""
     started = time.perf_counter() if started is None else started
     clock, curve, png, lapse_file = progress.Clock(), progress.LossCurve(), None, None
     lapse = TimeLapse(long_side=LAPSE_SIDE)
@@ -34,14 +36,17 @@ def paint_run(content, styles, settings: Settings, request, note: str = "", init
                                 limits.FINISH.seconds)
             ending, shown = "Done", False
             for f in frames:
-                lapse.add(f.image, f.step)
+                painting = f.info.stage == "painting"  # not the moment a level is enlarged
+                if painting:
+                    lapse.add(f.image, f.step)
                 changes = steering.changes(f.steered)
                 curve.steered(changes)
                 said = "  \n".join(x for x in (note, changes and f"{changes[-1][1]} from step {changes[-1][0]}") if x)
                 if limits.ON_ZEROGPU and cancel.is_set() and not f.done:  # no shared Event across processes
                     frames.close()
                     f.done = True
-                curve.add(f)
+                if painting:
+                    curve.add(f)
                 if not f.done:
                     # not on the first frame: a page's first chart loads the plotting code, whose
                     # requests would queue before the picture's and delay it by a few tenths
@@ -56,16 +61,19 @@ def paint_run(content, styles, settings: Settings, request, note: str = "", init
                 elif f.info.cut:  # the engine cut it to end, at full size, by the cap
                     ending = f"Cut short to end by the {limits.MAX_SECONDS:.0f} s limit"
                 finishing = time.perf_counter()
-                png, lapse_file = files.save_png(f.image), files.save_timelapse(lapse)
+                png = files.save_png(f.image, how=recipe.of_frame(f, settings))
+                lapse_file = files.save_timelapse(lapse)
                 ref = content.resize(f.image.size, Image.LANCZOS)
-                lim = limits.LIMITS.max_size
                 kb = Path(lapse_file).stat().st_size // 1024
+                which = "the refinement's time-lapse" if refined else "time-lapse"
                 yield (f.image, *progress.status(f, clock, said, ending), curve.chart(f.total),
                        gr.update(value=(ref, f.image), visible=True),
                        gr.update(value=png, visible=True, label=f"Download PNG ({f.image.width}×{f.image.height})"),
-                       gr.update(interactive=f.image.width < lim and f.image.height < lim),
-                       gr.update(value=lapse_file, visible=True),
-                       gr.update(value=lapse_file, visible=True, label=f"Download time-lapse ({kb} KB WebP)"))
+                       gr.update(interactive=limits.refine_side(f.image.size) > max(f.image.size),
+                                 value=limits.refine_label(f.image.size, settings.seconds or 0)),
+                       gr.update(value=lapse_file, visible=True,
+                                 label="Time-lapse of the refinement" if refined else "Time-lapse of this run"),
+                       gr.update(value=lapse_file, visible=True, label=f"Download {which} ({kb} KB WebP)"))
                 limits.FINISH.measured(time.perf_counter() - finishing)
                 break
         except (ValueError, FloatingPointError, RuntimeError) as e:

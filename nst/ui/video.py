@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import gradio as gr
+from PIL import Image
 
 from .. import clipio
 from ..budget import check_clip
@@ -24,6 +25,7 @@ CLIP_SECONDS = 10.0  # the longest clip this page takes
 KEEP = 96 if limits.GPU else 24
 CLIP_LIMITS = clipio.ClipLimits(max_frames=int(CLIP_SECONDS * 240), max_seconds=CLIP_SECONDS, max_side=limits.WORK_SIDE // 2)
 DEFAULT_SECONDS = 60
+LIVE_EVERY = 0.4  # s: how often the frame being painted is shown
 EXAMPLE_CLIP = EXAMPLES / "clips" / "chelsea_pan.mp4"
 
 
@@ -48,7 +50,7 @@ def gpu_seconds(frames, styles, settings, seconds, *args, **kwargs) -> int:
 
 def painted_frames(frames, styles, settings, seconds, cancel, started):
     yield from paint_clip(frames, styles, settings, seconds=seconds, cancel=cancel, started=started,
-                          limit=limits.MAX_SECONDS)
+                          limit=limits.MAX_SECONDS, live=True)
 
 
 painted_frames = runs.on_device(painted_frames, gpu_seconds)
@@ -76,29 +78,31 @@ def video(clip: str, style: str, seconds: float = DEFAULT_SECONDS, size: int = 0
     except ValueError as e:
         yield gr.skip(), f"**Not painted.** {refusals.sentence(e)}", gr.skip(), gr.skip()
         raise refusals.refuse(e, "Not painted") from None
-    n, done, paths, out = len(source.frames), [], [], None
+    n, paths, out = len(source.frames), [], None
+    yield [], _said(f"**Painting** frame 1 of {n} · {_size(s)}", s, started), gr.skip(), gr.skip()
     try:
         with runs.RUNS.run(runs.session_of(request)) as cancel:
             frames = painted_frames(source.frames, styles, s.replace(seconds=None), s.seconds,
                                     None if limits.ON_ZEROGPU else cancel, started)
+            shown = 0.0
             for f in frames:
-                done.append(f.image)
+                if not f.done:  # the frame being painted, a few times a second
+                    if time.perf_counter() - shown >= LIVE_EVERY:
+                        shown = time.perf_counter()
+                        yield ([*paths, f.image], _said(f"**Painting** frame {f.index + 1} of {n} · "
+                                                        f"{f.image.width}×{f.image.height} px · step {f.steps}", s,
+                                                        started), gr.skip(), gr.skip())
+                    continue
                 paths.append(files.save_png(f.image))
-                left = max(0.0, s.seconds - (time.perf_counter() - started))
-                yield (list(paths), f"**Painting** frame {len(done)} of {n} · {f.image.width}×{f.image.height} px"
-                       f" · about {math.ceil(left)} s left", gr.skip(), gr.skip())
+                yield (list(paths), _said(f"**Painted** frame {len(paths)} of {n} · {f.image.width}×{f.image.height} px",
+                                          s, started), gr.skip(), gr.skip())
                 if cancel.is_set():  # ZeroGPU's run cannot see the Event: it ends here, at a frame
                     frames.close()
                     break
-        if not done:
+        if not paths:
             yield gr.skip(), "**Stopped** before the first frame was painted.", gr.skip(), gr.skip()
             return
-        stopped = len(done) < n
-        out = _save_clip(done, source.fps, None if stopped else source.source)
-        said = (f"**Stopped** · the first {len(done)} of {n} frames, without the sound" if stopped else
-                f"**Done** · {n} frames at {float(source.fps):.3g} fps")
-        yield (list(paths), f"{said} · {done[0].width}×{done[0].height} px · {time.perf_counter() - started:.0f} s",
-               gr.update(value=out, visible=True), gr.update(value=out, visible=True))
+        out = yield from _finished(paths, source, n, started)
     except (ValueError, FloatingPointError, RuntimeError) as e:
         err = refusals.failure(e)
         yield gr.skip(), f"**{err.title}.** {err.message}", gr.skip(), gr.skip()
@@ -109,11 +113,41 @@ def video(clip: str, style: str, seconds: float = DEFAULT_SECONDS, size: int = 0
                 Path(p).unlink(missing_ok=True)
 
 
+def _size(s: Settings) -> str:
+    return f"{s.size} px" if s.size else "at the size this budget buys"
+
+
+def _said(text: str, s: Settings, started: float) -> str:
+    """A status line with the clip's own countdown."""
+    left = max(0.0, s.seconds - (time.perf_counter() - started))
+    return f"{text} · about {math.ceil(left)} s left"
+
+
+def _finished(paths: list, source, n: int, started: float):
+    """The clip written and offered: a Stopped clip keeps the frames from the start, without the
+    sound. Yields the last update; returns the file's path (to delete once served)."""
+    frames = [Image.open(p) for p in paths]
+    stopped = len(frames) < n
+    out = _save_clip(frames, source.fps, None if stopped else source.source)
+    said = (f"**Stopped** · the first {len(frames)} of {n} frames, without the sound" if stopped else
+            f"**Done** · {n} frames at {float(source.fps):.3g} fps")
+    yield (list(paths), f"{said} · {frames[0].width}×{frames[0].height} px · {time.perf_counter() - started:.0f} s",
+           gr.update(value=out, visible=True), gr.update(value=out, visible=True))
+    return out
+
+
 video.__doc__ = video.__doc__.replace("__CAP__", f"up to {limits.MAX_SECONDS:.0f}")
 
 
 def _save_clip(frames, fps, sound_from) -> str:
     return str(clipio.write_clip(frames, files.out_path("painted-clip", ".mp4"), fps, sound_from))
+
+
+def _starting(request: gr.Request) -> str:
+    """The moment Paint the clip is pressed: Stop reaches its run from now on, and the page says
+    what is happening before the clip is even read."""
+    _arm(request)
+    return "**Starting** · reading the clip…"
 
 
 def build():
@@ -146,7 +180,7 @@ def build():
             download = gr.DownloadButton("Download MP4", visible=False, elem_id="video_download")
     page = dict(api_visibility="private")
     gallery.select(picker(STYLES), None, style, queue=False, **page)
-    go.click(_arm, None, None, queue=False, **page).then(
+    go.click(_starting, None, status, queue=False, **page).then(
         video, [clip, style, seconds, size], [frames, status, result, download], api_name="video",
         concurrency_limit=1, concurrency_id="device", show_progress="minimal")
     stop.click(_stop, None, None, queue=False, **page)
