@@ -30,9 +30,16 @@ OVERRUN = 1.1  # a budget's tolerance: a given size or steps predicted to need m
 
 # ---------------------------------------------------------------------------- choosing
 def bf16_faster(sp: Speed, pixels: float = 256 * 256) -> bool:
-    """Was bf16 measured faster than fp32 here, by a margin worth its noise?"""
+    """Was bf16 measured faster than fp32 here, by a margin worth its noise? Decided by the
+    calibration's own timings of the two, side by side on a quiet machine, where it has them:
+    the curves are refreshed by real runs, in whatever precision each took and under whatever
+    else the machine was doing (a page streaming frames slows its own steps), so two curves
+    need not have been measured alike."""
     if "bf16/adam" not in sp.curves:
         return False
+    side = max((int(k.split("@")[1]) for k in sp.measured if k.startswith("bf16/adam@")), default=0)
+    if side and f"fp32/adam@{side}" in sp.measured:
+        return sp.measured[f"fp32/adam@{side}"] >= BF16_GAIN * sp.measured[f"bf16/adam@{side}"]
     return sp.step("fp32", "adam", pixels) >= BF16_GAIN * sp.step("bf16", "adam", pixels)
 
 

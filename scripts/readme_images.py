@@ -61,7 +61,7 @@ def grid(out: Path = DOCS / "examples-grid.jpg"):
     print(out, f"{out.stat().st_size // 1024} KB")
 
 
-def screenshot(frames: int = 5):  # picture changes before Stop: a quick run here shows 7-14
+def screenshot(frames: int = 14):  # picture changes before Stop: about two thirds of a quick run
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "NST_SCREENSHOTS": tmp, "NST_SHOT_FRAMES": str(frames)}
         subprocess.run([sys.executable, "-m", "pytest", "-q", "tests/test_browser.py", "-k", "paint_watch"],

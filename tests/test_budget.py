@@ -181,3 +181,15 @@ def test_given_steps_are_a_fixed_length_whatever_the_budget(photo, painting):
                           limit=1.0):
         pass
     assert capped.info.cut and capped.step < 400  # the same flag does say a cut when there was one
+
+
+def test_the_arithmetic_is_chosen_by_the_calibrations_side_by_side_timings():
+    """Real runs refresh the curves in whatever precision they took and under whatever load (a
+    page streaming frames slows its own steps): bf16's curve, refreshed by slow runs, must not
+    make a machine where the calibration timed bf16 1.6x faster fall back to fp32."""
+    sp = fake_speed(fp32=0.5, bf16=0.6)  # the curves as slow real runs left them
+    assert budget.resolve(Settings(device="cpu"), sp)[1] == "fp32"
+    sp.measured = {"fp32/adam@224": 0.25, "bf16/adam@224": 0.155}
+    assert budget.resolve(Settings(device="cpu"), sp)[1] == "bf16"
+    sp.measured = {"fp32/adam@32": 0.03, "bf16/adam@32": 0.5}  # an emulated bf16's probe
+    assert budget.resolve(Settings(device="cpu"), sp)[1] == "fp32"

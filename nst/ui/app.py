@@ -20,6 +20,9 @@ CSS = """
 #status p, #details p {margin: .2em 0; font-variant-numeric: tabular-nums}
 #details p {font-size: .85em; opacity: .75}
 #live img {width: 100%; height: 100%; object-fit: contain}
+/* waiting for its first frame, the live box keeps showing the picture it starts from (Refine's
+   result) under a light veil, not Gradio's opaque one */
+#live > .wrap.full:not(.generating):not(.hide) {background: rgba(255, 255, 255, .35) !important}
 #losses .altair, #losses .altair > div:first-child {width: 100% !important}
 #losses details {display: none}
 #losses canvas {max-width: 100% !important}  /* else on a phone the chart widens the page by 12 px */
@@ -30,6 +33,11 @@ CSS = """
                          grid-auto-rows: auto !important; gap: 4px !important}
 .thumbs .thumbnail-item {width: 100% !important; height: auto !important; aspect-ratio: 1}
 .thumbs .caption-label {display: none}
+/* Explore's figures: shown at the page's width (their cells larger than painted), the picture's
+   buttons in a row above it, never over a cell */
+.explore-grid .icon-button-wrapper {position: static !important; width: max-content; margin: 0 0 6px auto !important}
+.explore-grid .image-frame, .explore-grid img {width: 100% !important; height: auto !important;
+                                              max-height: none !important; object-fit: contain !important}
 /* Explore's channel maps: each caption under its picture, not over its corner; every row shown */
 .captions .grid-wrap {min-height: 0 !important; max-height: none !important}
 .captions .thumbnail-item {height: auto !important; aspect-ratio: auto !important; display: flex !important;
@@ -42,6 +50,9 @@ CSS = """
 @media (max-width: 640px) {
   .app {padding-left: 8px !important; padding-right: 8px !important}
   #title h1 {font-size: 1.35em}
+  /* the live box as tall as the picture in it, not a fixed 420 px around a smaller one */
+  #live, #live .image-container, #live .image-frame {height: auto !important; min-height: 0 !important}
+  #live img {height: auto !important; width: 100% !important}
 }
 """
 # Gradio prefixes every rule inside @media in CSS with ".gradio-container .contain", which cannot

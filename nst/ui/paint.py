@@ -53,25 +53,17 @@ def _ready(where: str, editor, values) -> tuple[str | None, str]:
 
 
 def _start(request: gr.Request, where: str, editor, *values):
-    """Paint pressed, all in one round trip outside the queue (the first frame waits for each
-    one): check it, turn the brush into the mask, show the live picture, arm Stop. A refusal
-    starts no run; _refused, chained on it, says why."""
+    """Paint pressed, in one round trip before the run (the first frame waits for it): check it,
+    turn the brush into the mask, show the live picture, arm Stop. Queued, but never waiting for
+    a run: a refusal is then said on the page, in the status line and as a toast, and is no
+    server error (outside the queue Gradio answers an error with HTTP 500)."""
     try:
         mask, mode = _ready(where, editor, values)
     except ValueError as e:
+        yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), "**Not painted.** " + refusals.sentence(e), "", gr.skip()
         raise refusals.refuse(e, "Not painted") from None
     _arm(request)
-    return (*_show_live(), mask, mode, "**Waiting for the machine…**", "")
-
-
-def _refused(where: str, editor, *values):
-    """After a refused Paint, queued (a refusal outside the queue shows nothing on the page): its
-    sentence in the status line, where the eyes are, and as a toast."""
-    try:
-        _ready(where, editor, values)
-    except ValueError as e:
-        yield "**Not painted.** " + refusals.sentence(e), ""
-        raise refusals.refuse(e, "Not painted") from None
+    yield (*_show_live(), mask, mode, "**Waiting for the machine…**", "", None)
 
 
 def _stop(request: gr.Request):
@@ -142,7 +134,8 @@ def _start_refine(result, lapse_file):
     said = (f"**Refining** {size[0]}×{size[1]} px → {limits.refine_side(size)} px · starting…" if size
             else "**Refining** · starting…")
     first = gr.update(value=lapse_file, visible=True) if lapse_file else gr.skip()
-    return gr.update(visible=True, value=result), gr.update(visible=False), said, "", first
+    # the chart is this run's from its start: the last run's, left up, read as a jump at its first update
+    return gr.update(visible=True, value=result), gr.update(visible=False), said, "", first, None
 
 
 def _refine_label(result, preset, seconds):
@@ -282,7 +275,9 @@ LIGHT = dict(concurrency_limit=None, show_progress="hidden", **PAGE)  # never wa
 # before leave, the Stop bar leaves the flow) and would push it out of view again
 SCROLL = ("() => { const t0 = Date.now(); let t1 = 0; const go = () => {"
           " const e = document.getElementById('live'); const r = e && e.getBoundingClientRect();"
-          " if (r && (r.top < 0 || r.bottom > window.innerHeight))"
+          " const bar = document.getElementById('steer');"  # the Stop bar, where it floats over the foot
+          " const foot = window.innerHeight - (bar && getComputedStyle(bar).position === 'fixed' ? bar.offsetHeight : 0);"
+          " if (r && (r.top < 0 || r.bottom > foot))"
           " e.scrollIntoView({behavior: t1 ? 'auto' : 'smooth', block: 'start'});"
           " t1 = t1 || Date.now(); if (Date.now() - t1 < 2000) setTimeout(go, 400); };"
           " const wait = () => document.querySelector('#live > .wrap:not(.hide)') || Date.now() - t0 > 3000"
@@ -290,7 +285,7 @@ SCROLL = ("() => { const t0 = Date.now(); let t1 = 0; const go = () => {"
 
 
 def _wire_paint(ui: dict) -> None:
-    """Paint (one check outside the queue, then the queued /stylize), Refine and Stop; the preset
+    """Paint (one check that never waits for a run, then the queued /stylize), Refine and Stop; the preset
     labels follow the photo, the settings that change the plan and the machine's speed, which
     every run refreshes (the size a label names is the size its run paints)."""
     api_inputs = [ui[name] for name in API_PARAMS]  # one mapping, keyed by parameter name
@@ -300,9 +295,7 @@ def _wire_paint(ui: dict) -> None:
     checks = [ui["where"], ui["editor"], *api_inputs]
     # no progress shown: a refusal would mark the live picture's box "Error" (the sentence is enough)
     start = ui["paint"].click(_start, checks, [ui[k] for k in ("live", "compare", "mask", "mask_mode", "status",
-                                                               "details")],
-                              queue=False, show_progress="hidden", **PAGE)
-    start.failure(_refused, checks, [ui["status"], ui["details"]], **LIGHT)
+                                                               "details", "losses")], **LIGHT)
     plan_inputs = [ui["content"], ui["optimizer"], ui["precision"], ui["pyramid"]]
     labels = dict(fn=_preset_labels, inputs=plan_inputs, outputs=ui["preset"], queue=False, **PAGE)
     gr.on([box.change for box in plan_inputs], **labels)
@@ -310,7 +303,7 @@ def _wire_paint(ui: dict) -> None:
     hide_live = dict(fn=lambda: gr.update(visible=False), inputs=None, outputs=ui["live"], queue=False, **PAGE)
     start.success(stylize, api_inputs, api_name="stylize", **painting).success(**hide_live).then(**labels)
     ui["refine"].click(_start_refine, [ui["download"], ui["lapse_file"]],
-                       [ui["live"], ui["compare"], ui["status"], ui["details"], ui["first_lapse"]],
+                       [ui["live"], ui["compare"], ui["status"], ui["details"], ui["first_lapse"], ui["losses"]],
                        queue=False, **PAGE).then(
         _arm, None, None, queue=False, **PAGE).success(refine, [ui["download"], *api_inputs], **PAGE,
                                                        **painting).success(**hide_live).then(**labels)

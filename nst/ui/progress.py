@@ -51,7 +51,7 @@ def status(f: Frame, clock: Clock, note: str = "", ending: str = "Done") -> tupl
         head = f"**{bold}**{':' + rest if rest else ''} · {w}×{h} px · {f.step} steps in {f.elapsed:.1f} s{extra}"
         return head, f"{per_step:.2f} s per step at the end · {how}{_repeat(i)}{_rate(i)}"
     levels = len(i.plan) > 1
-    level = f"level {f.scale + 1} of {f.levels}, {i.plan[f.scale][0]} px · " if levels else ""
+    level = f"{i.plan[f.scale][0]} px at this level · " if levels else ""
     details = f"{level}{per_step:.2f} s per step · {how}"
     if i.stage == "enlarging":  # the targets at the new size are being made: a pause, said
         return (f"**Enlarging** to {i.plan[f.scale][0]} px (level {f.scale + 1} of {f.levels}) · "

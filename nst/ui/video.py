@@ -33,7 +33,7 @@ def _settings(seconds, size) -> Settings:
     """The clip's budget and size, checked by Settings.validate with this server's Limits."""
     seconds = _number("seconds", seconds)
     size = _number("size", size) or None
-    return Settings(size=size, seconds=seconds).validate(limits=limits.LIMITS)
+    return Settings(size=size, seconds=seconds, frame_seconds=LIVE_EVERY).validate(limits=limits.LIMITS)
 
 
 def _clip(path):
