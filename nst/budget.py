@@ -5,15 +5,18 @@ while a run paints, the schedule that keeps its deadline. Asked by the engine, n
 from __future__ import annotations
 
 import math
+import os
+import re
 import statistics
 import time
 from dataclasses import dataclass
 
 import torch
 
+from .blocks import MARGIN, tiles
 from .levels import COARSEST, level_optimizers, level_plan, plan_levels, polish_steps
 from .settings import DEFAULT_SIZE, DEFAULT_STEPS, Settings
-from .speed import Speed, measured, observe, resolve_device
+from .speed import Speed, free_memory, measured, observe, resolve_device
 
 GRID = 32  # planned sizes are multiples of this
 SMALLEST, LARGEST = 128, 4096  # px, long side the planner may choose (callers cap it lower)
@@ -87,19 +90,38 @@ class Plan:
     budget: float | None = None
 
 
-def cost(sp: Speed, precision: str, optimizer: str, wh, levels) -> float:
+def cost(sp: Speed, precision: str, optimizer: str, wh, levels, memory: float | None = None) -> float:
     """Predicted seconds of a level plan [(long side, steps)]: each level's steps at its pixels,
-    plus its set-up (targets: about one step's forward passes)."""
+    plus its set-up (targets: about one step's forward passes); a level too large for `memory`
+    bytes as a blocked level costs."""
     opts = level_optimizers(optimizer, len(levels), False)
-    return sum((n + 1) * sp.step(precision, opt, side_pixels(wh, side)) for (side, n), opt in zip(levels, opts))
+    total = 0.0
+    for (side, n), opt in zip(levels, opts):
+        try:
+            block = plan_memory(sp, precision, opt, wh, side, memory)[0]
+        except ValueError:  # not even in blocks: no plan at this size
+            return math.inf
+        total += (n + 1) * sp.step(precision, opt, side_pixels(wh, side)) * block_factor(wh, side, block)
+    return total
+
+
+def block_factor(wh, side: int, block: int | None) -> float:
+    """A blocked step's seconds over a whole step's: BLOCK_PASSES, for the pixels the blocks read
+    (their margins overlap)."""
+    if block is None:
+        return 1.0
+    w, h = (max(1, round(v * side / max(wh))) for v in wh)
+    read = sum((b.outer[1] - b.outer[0]) * (b.outer[3] - b.outer[2]) for b in tiles(h, w, block))
+    return BLOCK_PASSES * read / (w * h)
 
 
 def plan(settings: Settings, wh: tuple[int, int], seconds: float, sp: Speed | None = None,
-         max_size: int = LARGEST) -> Plan:
+         max_size: int = LARGEST, memory: float | None = None) -> Plan:
     """The size and steps that fill `seconds` on this machine for a photo of size wh: the largest
     size (a multiple of GRID, at most max_size) at which the picture still gets the steps it needs
     (need_steps), then as many steps as the budget holds. A size or steps given in `settings` is
-    kept: steps fixed, the size is the largest that fits them; size fixed, the steps fit."""
+    kept: steps fixed, the size is the largest that fits them; size fixed, the steps fit. With
+    `memory` (bytes) the levels too large for it are costed as blocked levels."""
     sp = sp or measured(settings.device, settings.weights)
     _, precision, optimizer = resolve(settings, sp)
 
@@ -107,7 +129,7 @@ def plan(settings: Settings, wh: tuple[int, int], seconds: float, sp: Speed | No
         return plan_levels(side, n, settings.pyramid, coarsest=first_side(sp, precision, wh, side))
 
     def fits(side, n) -> bool:
-        return cost(sp, precision, optimizer, wh, levels(side, n)) <= seconds
+        return cost(sp, precision, optimizer, wh, levels(side, n), memory) <= seconds
 
     def fit_steps(side) -> int:  # the most steps whose plan fits: cost grows with steps
         lo, hi = 1, 2
@@ -137,7 +159,7 @@ def plan(settings: Settings, wh: tuple[int, int], seconds: float, sp: Speed | No
                 break
     steps = settings.steps or fit_steps(size)
     return Plan(size, steps, precision, optimizer,
-                cost(sp, precision, optimizer, wh, levels(size, steps)), seconds)
+                cost(sp, precision, optimizer, wh, levels(size, steps), memory), seconds)
 
 
 def check_budget(settings: Settings, wh: tuple[int, int], sp: Speed | None = None, *,
@@ -204,6 +226,119 @@ def first_side(sp: Speed, precision: str, wh, size: int) -> int:
     return min(round(0.7 * side), size)
 
 
+# ---------------------------------------------------------------------------- memory
+BLOCK_PASSES = 1.5  # a blocked step's cost over a whole step's, for the pixels its blocks read:
+# every block forward for the statistics (no gradient kept), then forward and backward again
+HEADROOM = 0.85  # of the memory free when a run starts, what its plan may take
+MARGIN_OF_ERROR = 1.15  # predicted peaks came out 5-20 % under the measured ones (docs/design/time-budgets.md)
+MIN_HISTORY = 5  # L-BFGS with fewer curvature pairs than this is no better than Adam: Adam instead
+TIME_FOR_MEMORY = 1.2  # a blocked level takes blocks this much slower than the fastest that fit, if smaller
+
+
+def parse_bytes(text) -> float:
+    """'8G', '512M', '8GB', '2.5g', '8e9': a size in bytes, or ValueError with a sentence."""
+    m = re.fullmatch(r"\s*([\d.]+(?:e\d+)?)\s*([kmgt]?)i?b?\s*", str(text).lower())
+    if not m:
+        raise ValueError(f"a memory size is a number with K, M, G or T, such as 8G; got {text!r}")
+    return float(m[1]) * 1024 ** "_kmgt".index(m[2] or "_")
+
+
+def memory_budget(s: Settings, device: torch.device) -> float | None:
+    """The bytes a run may take: s.max_memory, else $NST_MAX_MEMORY, else HEADROOM of what is free
+    (None where that cannot be read: no limit then)."""
+    if s.max_memory:
+        return s.max_memory
+    if os.environ.get("NST_MAX_MEMORY"):
+        return parse_bytes(os.environ["NST_MAX_MEMORY"])
+    free = free_memory(device)
+    return HEADROOM * free if free else None
+
+
+def picture_bytes(pixels: float, optimizer: str, history: int, style_scale: float) -> float:
+    """What a run keeps at a level's full size besides its blocks' activations: fp32 pictures of
+    12 bytes a pixel (the pixels, their gradient, the blocks' gradient summed, the best and the
+    latest picture, the photo at this size, the optimizer's temporaries, and the painting at its
+    scale), the optimizer's state (Adam's two moments; L-BFGS's two per curvature pair), and the
+    content maps P (512 channels at 1/8)."""
+    picture = 12 * pixels
+    state = 2 if optimizer == "adam" else 2 * history + 1
+    return picture * (8 + style_scale ** 2 + state) + 32 * pixels
+
+
+def level_bytes(sp: Speed, precision: str, optimizer: str, wh, side: int, block: int | None, history: int,
+                style_scale: float = 1.0) -> float | None:
+    """Predicted peak memory of one level's steps, whole or by blocks of `block` px."""
+    px = side_pixels(wh, side)
+    prec = "fp32" if optimizer != "adam" else precision
+    if block is None:
+        whole = sp.bytes(prec, px)
+        return None if whole is None else whole + (0 if optimizer == "adam" else 12 * px * (2 * history - 1))
+    w, h = (round(v * side / max(wh)) for v in wh)
+    outer = min(h, block + 2 * MARGIN) * min(w, block + 2 * MARGIN)
+    one = sp.bytes(prec, outer)
+    return None if one is None else one + picture_bytes(px, optimizer, history, style_scale)
+
+
+def plan_memory(sp: Speed, precision: str, optimizer: str, wh, side: int, budget: float | None,
+                history: int = 100, style_scale: float = 1.0) -> tuple[int | None, int]:
+    """(block side or None for the whole picture at once, L-BFGS history) that keep a level's
+    peak within `budget` bytes: the whole picture if it fits, else the largest blocks that do,
+    L-BFGS's history shrunk first where its pairs alone would not fit. ValueError (a sentence)
+    where not even blocks of 256 px fit."""
+    if budget is None or not sp.memory:
+        return None, history
+    fits = lambda b, hist: MARGIN_OF_ERROR * (level_bytes(sp, precision, optimizer, wh, side, b, hist,  # noqa: E731
+                                                          style_scale) or 0) <= budget
+    if optimizer != "adam":  # its curvature pairs take at most half of it, fewer where that leaves no room
+        history = max(MIN_HISTORY, min(history, int(budget / 2 / (24 * side_pixels(wh, side)))))
+        while history > MIN_HISTORY and not fits(256, history):
+            history = max(MIN_HISTORY, history // 2)
+    if fits(None, history):
+        return None, history
+    # of the blocks that fit, the smallest whose steps take within TIME_FOR_MEMORY of the fastest's:
+    # larger blocks read less margin twice, but past that they buy little time for much memory
+    fitting = [(block_factor(wh, side, b), b) for b in range(256, side - side % GRID + 1, 64) if fits(b, history)]
+    if fitting:
+        fastest = min(f for f, _ in fitting)
+        return min(b for f, b in fitting if f <= TIME_FOR_MEMORY * fastest), history
+    need = level_bytes(sp, precision, optimizer, wh, side, 256, history, style_scale) or 0
+    raise ValueError(f"a {side} px picture needs about {need / 2**30:.1f} GB even in blocks of 256 px, and "
+                     f"{budget / 2**30:.1f} GB may be used here: paint it smaller, or give more (--max-memory)")
+
+
+PRINT_STEPS = 2  # a print's full-size level gets at least this many steps, or the size is not offered
+
+
+def plan_print(s: Settings, wh, start: int, side: int, seconds: float, sp: Speed,
+               memory: float | None = None) -> list[tuple[int, int]]:
+    """The levels that enlarge a picture painted at long side `start` to `side` for print, within
+    `seconds`: each level twice the one before (the first above `start`, the last `side`), twice
+    the steps at each coarser one, as many as fit (blocked levels costed as such). ValueError (a
+    sentence) where not even PRINT_STEPS at full size fit, or not even blocks fit `memory`."""
+    _, precision, optimizer = resolve(s, sp)
+
+    def levels(n):
+        return plan_levels(side, n, True, coarsest=start + 1)
+
+    def fits(n):
+        return cost(sp, precision, optimizer, wh, levels(n), memory) <= seconds
+
+    plan_memory(sp, precision, "adam", wh, side, memory)  # refuses, in words, a size no block fits
+    least = len(levels(1)) * 2 + PRINT_STEPS - 2  # 2 at each coarser level, PRINT_STEPS at full size
+    if not fits(least):
+        predicted = cost(sp, precision, optimizer, wh, levels(least), memory)
+        raise ValueError(f"{seconds:g} s cannot paint a {side} px print on this machine: even {PRINT_STEPS} "
+                         f"steps at that size are predicted to take about {predicted:.0f} s. Choose a "
+                         f"smaller print")
+    lo, hi = least, 2 * least
+    while fits(hi) and hi < 100_000:
+        lo, hi = hi, hi * 2
+    while lo < hi - 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return levels(lo)
+
+
 # ---------------------------------------------------------------------------- a run's plan
 @dataclass
 class RunPlan:
@@ -218,6 +353,8 @@ class RunPlan:
     speed: Speed | None
     deadline: float | None  # perf_counter time of the final frame, or None
     budgeted: bool  # the deadline is a budget to fill (steps may grow), not only a cap
+    blocks: list  # per level: the block side its objective is evaluated by, or None (at once)
+    history: int  # L-BFGS's curvature pairs, fewer where memory is short
 
     @property
     def channels_last(self) -> bool:
@@ -241,22 +378,44 @@ def plan_run(s: Settings, wh: tuple[int, int], *, started: float, reserve: float
     if limit is not None:
         deadline = min(deadline or math.inf, started + limit - reserve)
     left = started + s.seconds - reserve - time.perf_counter() if s.seconds is not None else None
-    s, p = concrete(s, wh, sp, left, max_size)
+    memory = memory_budget(s, device) if sp is not None else None
+    s, p = concrete(s, wh, sp, left, max_size, memory)
     coarsest = first_side(sp, precision, wh, s.size) if p else COARSEST
     levels = level_plan(wh, s, optimizer, coarsest)
     optimizers = level_optimizers(optimizer, len(levels), bool(polish_steps(s, optimizer)))
-    return RunPlan(s, device, precision, optimizers, levels, sp, deadline, budgeted)
+    blocks, history = [], 100
+    for j, (side, _) in enumerate(levels):
+        block, hist = _level_memory(sp, precision, optimizers[j], wh, side, memory, s.style_scale)
+        if optimizers[j] != "adam" and hist <= MIN_HISTORY and block is not None:
+            optimizers[j] = "adam"  # L-BFGS's pairs do not fit beside the picture: Adam needs two
+            block, _ = _level_memory(sp, precision, "adam", wh, side, memory, s.style_scale)
+        blocks.append(block)
+        history = min(history, hist)
+    return RunPlan(s, device, precision, optimizers, levels, sp, deadline, budgeted, blocks, history)
+
+
+def _level_memory(sp, precision, optimizer, wh, side, memory, style_scale) -> tuple[int | None, int]:
+    """plan_memory for one level of a run; L-BFGS that does not fit even with the least history
+    comes back as (a block, MIN_HISTORY), so that the level runs Adam instead of being refused."""
+    if sp is None:
+        return None, 100
+    try:
+        return plan_memory(sp, precision, optimizer, wh, side, memory, style_scale=style_scale)
+    except ValueError:
+        if optimizer == "adam":
+            raise
+        return 256, MIN_HISTORY
 
 
 def concrete(s: Settings, wh: tuple[int, int], sp: Speed | None = None, seconds: float | None = None,
-             max_size: int = LARGEST) -> tuple[Settings, Plan | None]:
+             max_size: int = LARGEST, memory: float | None = None) -> tuple[Settings, Plan | None]:
     """s with its size and steps filled in: given ones win; with a time budget (`seconds`, the
     time left for the steps) the planner fills the others; else the defaults."""
     if s.levels:
         return s.replace(size=s.levels[-1][0], steps=sum(n for _, n in s.levels)), None
     if seconds is None or (s.size is not None and s.steps is not None):
         return s.replace(size=s.size or DEFAULT_SIZE, steps=s.steps or DEFAULT_STEPS), None
-    p = plan(s, wh, seconds, sp, max_size=max_size)
+    p = plan(s, wh, seconds, sp, max_size=max_size, memory=memory)
     return s.replace(size=p.size, steps=p.steps), p
 
 
@@ -269,8 +428,9 @@ class Schedule:
     Coarse levels give way first: the finest level always keeps at least one step, so a cut run
     still ends at full size."""
 
-    def __init__(self, levels, optimizers, wh, sp, precision, deadline=None, grow=False):
+    def __init__(self, levels, optimizers, wh, sp, precision, deadline=None, grow=False, blocks=None):
         self.levels = [list(lv) for lv in levels]
+        self.factors = [block_factor(wh, side, b) for (side, _), b in zip(levels, blocks or [None] * len(levels))]
         self.optimizers, self.wh, self.sp, self.precision = optimizers, wh, sp, precision
         self.deadline, self.grow = deadline, grow
         self.times: dict[int, list[float]] = {}  # level -> seconds of each step
@@ -290,7 +450,8 @@ class Schedule:
         return [(self.levels[j][0], len(t)) for j, t in sorted(self.times.items())]
 
     def model(self, j: int) -> float:
-        return self.sp.step(self.precision, self.optimizers[j], side_pixels(self.wh, self.levels[j][0]))
+        px = side_pixels(self.wh, self.levels[j][0])
+        return self.sp.step(self.precision, self.optimizers[j], px) * self.factors[j]
 
     def rate(self, level: int) -> float | None:
         """Measured seconds per step at this level (the first step, which sets up kernels and
@@ -363,6 +524,6 @@ class Schedule:
         """A real run refreshes the machine's model with the rates it measured (levels of at
         least four steps; the first, which sets up kernels, left out)."""
         for level, times in self.times.items():
-            if len(times) >= 4:
+            if len(times) >= 4 and self.factors[level] == 1.0:  # a blocked level's steps are dearer
                 observe(self.sp, self.precision, self.optimizers[level],
                         side_pixels(self.wh, self.levels[level][0]), statistics.median(times[1:]))

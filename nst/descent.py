@@ -18,10 +18,10 @@ class Descent:
     """`optimizer`: 'adam', 'polish' (L-BFGS without a line search) or 'lbfgs' (with one); see
     nst.optim.make_optimizer. Adam's pixels stay in 0..255; L-BFGS's are not clamped."""
 
-    def __init__(self, objective: Objective, x0: torch.Tensor, optimizer: str, lr: float):
+    def __init__(self, objective: Objective, x0: torch.Tensor, optimizer: str, lr: float, history: int = 100):
         self.objective, self.optimizer, self.lr = objective, optimizer, lr
         self.x = x0.clone().requires_grad_(True)
-        self.opt = make_optimizer(optimizer, self.x, lr)
+        self.opt = make_optimizer(optimizer, self.x, lr, history)
         self.best, self.best_loss, self.best_losses = self.x.detach().clone(), math.inf, {}
         self.seen, self.losses = self.best, {}  # the latest evaluated picture and its losses
 

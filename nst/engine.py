@@ -53,6 +53,8 @@ class FrameInfo:
     deadline: float | None  # seconds from the start to the final frame, if a deadline was set
     flops_per_step: float  # at full size
     peak_flops: float | None  # this machine's matmul peak in the full-size level's precision
+    block: int | None  # the block side this level is evaluated by (None: the whole picture at once)
+    side: int  # the long side of the level this frame is at
     flops_per_s: float | None = None  # achieved at full size
     mfu: float | None = None  # flops_per_s / peak_flops
 
@@ -81,7 +83,8 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
             controls: Controls | None = None, started: float | None = None, reserve: float = 0.0,
             limit: float | None = None, max_size: int = LARGEST, full_frames: bool = False,
             temporal: list | None = None, on_checkpoint: Callable | None = None,
-            checkpoint_every: float = 300.0, resume: Checkpoint | None = None) -> Iterator[Frame]:
+            checkpoint_every: float = 300.0, resume: Checkpoint | None = None,
+            on_block: Callable | None = None, preview: int | None = None) -> Iterator[Frame]:
     """Paint `content` in the style of `styles`; yields Frames, the last with done=True and the
     best image (lowest total loss at the finest level reached). `cancel`, when set, ends the run
     after the current step with that final frame; closing the generator ends it with none.
@@ -96,7 +99,9 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
     (nst/budget.py). `limit` (seconds from `started`) caps any run: one that would overrun it is
     cut short, coarse levels first, and still ends at full size. `max_size` caps the planned
     size. `full_frames` shows every frame at the final size (coarse levels enlarged, a mask's
-    outside the full-size photo); the final frame is never enlarged. `temporal`, [(warped,
+    outside the full-size photo); the final frame is never enlarged. `preview` (a long side)
+    shows every frame but the final one at that size at most, all of one size: a print's live
+    picture, cheap to make and to send. `temporal`, [(warped,
     reliability)] images of the photo's size, makes this a video frame (nst/video.py)."""
     # 1. check the inputs
     started = time.perf_counter() if started is None else started
@@ -113,9 +118,10 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
     autocast = (lambda: torch.autocast(p.device.type, dtype=torch.bfloat16)) if p.precision == "bf16" \
         else contextlib.nullcontext
     inputs = _Inputs(content, styles, mask, temporal)
-    schedule = Schedule(p.levels, p.optimizers, content.size, p.speed, p.precision, p.deadline, grow=p.budgeted)
+    schedule = Schedule(p.levels, p.optimizers, content.size, p.speed, p.precision, p.deadline, grow=p.budgeted,
+                        blocks=p.blocks)
     checkpoints = _Checkpoints(on_checkpoint, checkpoint_every, s, schedule, resume, inputs)
-    framing = _Framing(p, inputs, full_frames, started)
+    framing = _Framing(p, inputs, full_frames, started, preview)
     steering = _Steering(controls)
     gen = torch.Generator().manual_seed(s.seed)
     blend = blend_weights(s, len(styles))
@@ -135,9 +141,10 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
             polishing = p.optimizers[level] == "polish"  # fp32 L-BFGS after Adam: no autocast
             objective = Objective(net, s, c.to(p.device), [im.to(p.device) for im in st], blend,
                                   tuple(c.shape[-2:]), contextlib.nullcontext if polishing else autocast,
-                                  fmt, **inputs.at_level(tuple(c.shape[-2:]), p.device))
+                                  fmt, block=p.blocks[level], on_block=on_block,
+                                  **inputs.at_level(tuple(c.shape[-2:]), p.device))
             # 4c. the descent, carrying Adam's moments across levels if asked
-            coarser, descent = descent, Descent(objective, x0.to(p.device), p.optimizers[level], s.lr)
+            coarser, descent = descent, Descent(objective, x0.to(p.device), p.optimizers[level], s.lr, p.history)
             if s.carry_moments and coarser is not None:
                 descent.take_moments(coarser)
             done_here = checkpoints.restore(level, descent)
@@ -306,13 +313,18 @@ class _Steering:
 
 
 class _Framing:
-    """Frames as a visitor sees them: the picture (enlarged to the final size when asked, a mask's
-    outside the photo, the photo's colours put back in luminance mode) and what the run reports."""
+    """Frames as a visitor sees them: the picture (enlarged to the final size when asked, or all
+    at a preview's size, a mask's outside the photo, the photo's colours put back in luminance
+    mode) and what the run reports."""
 
-    def __init__(self, p: RunPlan, inputs: _Inputs, full_frames: bool, started: float):
-        self.p, self.inputs, self.full_frames, self.started = p, inputs, full_frames, started
+    def __init__(self, p: RunPlan, inputs: _Inputs, full_frames: bool, started: float, preview: int | None = None):
+        self.p, self.inputs, self.started = p, inputs, started
         s = p.settings
-        self.full_hw = tuple(images.fit_size(inputs.content.shape[-1], inputs.content.shape[-2], s.size)[::-1])
+        w, h = inputs.content.shape[-1], inputs.content.shape[-2]
+        self.full_hw = tuple(images.fit_size(w, h, s.size)[::-1])
+        self.full_frames = full_frames or preview is not None
+        self.frame_hw = self.full_hw if preview is None or preview >= s.size else \
+            tuple(images.fit_size(w, h, preview)[::-1])
         self.flops = flops_per_step(*self.full_hw, max(layers_used(s), key=LAYERS.index))
         self._outside = None  # (photo, feathered mask) at the final size, made at the first enlarged frame
 
@@ -336,19 +348,22 @@ class _Framing:
             s.seed, s.seconds, s.size, self.full_hw[::-1], schedule.total, p.budgeted, stage,
             tuple(schedule.planned()),
             tuple(schedule.taken()), p.levels[-1][1] if p.optimizers[-1] == "polish" else 0, schedule.cut,
-            left, None if p.deadline is None else p.deadline - self.started, self.flops, peak,
+            left, None if p.deadline is None else p.deadline - self.started, self.flops, peak, p.blocks[level],
+            schedule.levels[level][0],
             self.flops / rate if rate else None, self.flops / rate / peak if rate and peak else None)
 
     def _at_full_size(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.full_frames or tuple(x.shape[-2:]) == self.full_hw:
+        hw = self.frame_hw
+        if not self.full_frames or tuple(x.shape[-2:]) == hw:
             return x
-        x = images.resize_to(x.detach().float().cpu(), self.full_hw)
+        x = images.resize_to(x.detach().float().cpu(), hw, antialias=x.shape[-2] > hw[0])
         s = self.p.settings
         if self.inputs.mask is None or s.mask_mode != "inside":
             return x
         if self._outside is None:
             photo = level_images(self.inputs.content, [], s.size, s)[0]
-            self._outside = (photo, masks.feathered(masks.resized(self.inputs.mask, self.full_hw)))
+            photo = photo if hw == self.full_hw else images.resize_to(photo, hw, antialias=True)
+            self._outside = (photo, masks.feathered(masks.resized(self.inputs.mask, hw)))
         return masks.composite(x, *self._outside)
 
     def _show(self, x: torch.Tensor) -> Image.Image:

@@ -39,8 +39,8 @@ def resize(x: torch.Tensor, long_side: int) -> torch.Tensor:
                          antialias=nh < h).clamp(0, 255)
 
 
-def resize_to(x: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
-    return F.interpolate(x, size=hw, mode="bicubic", align_corners=False).clamp(0, 255)
+def resize_to(x: torch.Tensor, hw: tuple[int, int], antialias: bool = False) -> torch.Tensor:
+    return F.interpolate(x, size=hw, mode="bicubic", align_corners=False, antialias=antialias).clamp(0, 255)
 
 
 def rgb_to_yiq(x: torch.Tensor) -> torch.Tensor:

@@ -35,8 +35,9 @@ class Objective:
 
     def __init__(self, net, s: Settings, content, styles, blend, size_hw, autocast=contextlib.nullcontext,
                  fmt=torch.contiguous_format, mask: torch.Tensor | None = None, temporal: list | None = None,
-                 block: int | None = None):
+                 block: int | None = None, on_block=None):
         self.net, self.s, self.autocast, self.fmt, self.block = net, s, autocast, fmt, block
+        self.on_block = on_block  # (pass, block, blocks) after each block: progress for a long step
         self.alpha_scale = alpha_scale(size_hw)
         self.alpha = s.content_weight * self.alpha_scale
         self.beta = s.style_weight
@@ -184,9 +185,10 @@ class Objective:
         parts = tiles(*hw, self.block)
         stats = {}
         with torch.no_grad():
-            for b in parts:
+            for i, b in enumerate(parts):
                 for k, v in self._statistics(self.features(b.read(xp.detach())), b, hw).items():
                     stats[k] = stats.get(k, 0) + v.float()
+                self._told(1, i, len(parts))
         leaves = {k: v.detach().requires_grad_(gradient) for k, v in stats.items()}
         with torch.enable_grad() if gradient else torch.no_grad():
             L_vgg, Lc, Ls = self._loss_of(leaves)
@@ -204,10 +206,15 @@ class Objective:
                 torch.autograd.backward([s_b[k] for k in used], [dS[k] for k in used])
                 t, bottom, left, right = b.outer
                 g[..., t:bottom, left:right] += xb.grad
+                self._told(2, parts.index(b), len(parts))
             # through the composite (if any) and the pixel terms to x
             ends = [(xp, g)] + [(pixel, torch.ones_like(pixel))] * pixel.requires_grad
             torch.autograd.backward([t for t, _ in ends], [d for _, d in ends])
         return (L_vgg + pixel).detach(), Lc.detach(), Ls.detach()
+
+    def _told(self, stage: int, i: int, n: int) -> None:
+        if self.on_block is not None:
+            self.on_block(stage, i + 1, n)
 
     def _content_maps(self, content: torch.Tensor) -> dict:
         """P^l of the photo, computed once, without grad; by blocks for a large picture."""

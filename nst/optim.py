@@ -208,12 +208,13 @@ def _strong_wolfe(phi, d: torch.Tensor, t: float, f0: float, g0: torch.Tensor, g
     return best
 
 
-def make_optimizer(name: str, x: torch.Tensor, lr: float):
+def make_optimizer(name: str, x: torch.Tensor, lr: float, history: int = 100):
     """'adam'; 'polish': L-BFGS as the textbook runs it (no line search, one evaluation per step,
     history 100), after Adam has painted the picture; 'lbfgs': L-BFGS with a strong-Wolfe line
-    search (history 50), which may start from noise."""
+    search (history 50), which may start from noise. `history` caps L-BFGS's curvature pairs
+    (a picture too large for 100 of them in memory keeps fewer)."""
     if name == "adam":
         return Adam(x, lr)
     if name == "polish":
-        return LBFGS(x, history=100)
-    return LBFGS(x, history=50, line_search=True)
+        return LBFGS(x, history=min(100, history))
+    return LBFGS(x, history=min(50, history), line_search=True)

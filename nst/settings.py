@@ -19,7 +19,7 @@ COLORS = ("style", "luminance", "histogram")
 PRECISIONS = ("auto", "fp32", "bf16")
 MASK_MODES = ("inside", "split")  # with a mask: style inside only | painting 1 inside, 2 outside
 
-MIN_SIZE, MAX_SIZE = 16, 4096
+MIN_SIZE, MAX_SIZE = 16, 16384  # px, long side: print sizes are painted by blocks
 MAX_STEPS = 100_000
 DEFAULT_SIZE, DEFAULT_STEPS = 256, 200  # a run with neither a budget nor these given
 # The presets are time budgets, the same on every device: seconds from the click (the app) or
@@ -93,6 +93,8 @@ class Settings:
     device: str = "auto"
     precision: str = "auto"  # 'auto' | 'fp32' | 'bf16'
     weights: str = field(default_factory=default_weights)
+    max_memory: float | None = None  # bytes a run may take (None: $NST_MAX_MEMORY, else most of what
+    # is free); a picture whose whole activations would not fit is evaluated by blocks
     frame_every: int = 10  # yield a frame every k steps ...
     frame_seconds: float | None = None  # ... and/or at least every t seconds
 
@@ -189,6 +191,8 @@ class Settings:
                  f"style_blend weights must be from 0 to {lim.max_blend:g} and not all 0, "
                  f"got {list(self.style_blend)}")
         whole("polish", 0, (self.steps or MAX_STEPS) - 1, "a whole number of final L-BFGS steps ")
+        if self.max_memory is not None:
+            number("max_memory", 2**24)
         need(isinstance(self.frame_every, int) and self.frame_every >= 1, "frame_every must be >= 1")
         need(self.frame_seconds is None or self.frame_seconds > 0, "frame_seconds must be > 0")
         return self

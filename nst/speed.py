@@ -31,7 +31,7 @@ from .objective import Objective
 from .settings import LAYERS, Settings
 from .vgg import load_vgg
 
-CACHE_VERSION = 2  # a cache written by another layout of Speed is measured again, not misread
+CACHE_VERSION = 4  # a cache written by another layout of Speed is measured again, not misread
 
 
 # ---------------------------------------------------------------------------- devices
@@ -156,6 +156,7 @@ class Speed:
     curves: dict = field(default_factory=dict)
     peak_flops: dict = field(default_factory=dict)  # precision -> FLOP/s
     measured: dict = field(default_factory=dict)  # what calibrate() timed, for docs and tests
+    memory: dict = field(default_factory=dict)  # precision -> [bytes, bytes per pixel] of a whole-picture step's peak
 
     def step(self, precision: str, optimizer: str, pixels: float) -> float:
         """Predicted seconds of one step of a level optimizer ('adam', 'polish', 'lbfgs') at this
@@ -172,14 +173,20 @@ class Speed:
     def peak(self, precision: str) -> float | None:
         return self.peak_flops.get(precision) or None
 
+    def bytes(self, precision: str, pixels: float) -> float | None:
+        """Predicted peak memory of a whole-picture Adam step (its targets, its state, the
+        activations it keeps for the gradient) at this many pixels; None where not measured."""
+        model = self.memory.get(precision) or self.memory.get("fp32")
+        return None if not model else model[0] + model[1] * pixels
+
     def to_json(self) -> dict:
         return {"key": self.key, "peak_flops": self.peak_flops, "measured": self.measured,
-                "curves": {k: c.points for k, c in self.curves.items()}}
+                "memory": self.memory, "curves": {k: c.points for k, c in self.curves.items()}}
 
     @classmethod
     def from_json(cls, d: dict) -> "Speed":
         return cls(d["key"], {k: Curve(dict(v)) for k, v in d["curves"].items()},
-                   dict(d.get("peak_flops") or {}), d.get("measured", {}))
+                   dict(d.get("peak_flops") or {}), d.get("measured", {}), dict(d.get("memory") or {}))
 
 
 # ---------------------------------------------------------------------------- the cache
@@ -284,10 +291,8 @@ def _time_steps(net, device, fmt, side: int, precision: str, optimizer: str, ste
     the first, which sets up kernels, is not counted."""
     s = Settings(size=side, steps=steps, precision=precision)
     img = (torch.rand(1, 3, side, side, generator=gen) * 255).to(device)
-    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) \
-        if precision == "bf16" else contextlib.nullcontext
-    d = Descent(Objective(net, s, img, [img.flip(-1)], [1.0], (side, side), autocast, fmt), img,
-                optimizer, s.lr)
+    d = Descent(Objective(net, s, img, [img.flip(-1)], [1.0], (side, side), _autocast(device, precision), fmt),
+                img, optimizer, s.lr)
     times = []
     for _ in range(steps + 1):
         sync(device)
@@ -296,6 +301,60 @@ def _time_steps(net, device, fmt, side: int, precision: str, optimizer: str, ste
         sync(device)
         times.append(time.perf_counter() - t)
     return statistics.median(times[1:])
+
+
+def _autocast(device: torch.device, precision: str):
+    return (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if precision == "bf16" \
+        else contextlib.nullcontext
+
+
+def _kept_bytes(net, device, fmt, side: int, precision: str, gen) -> tuple[int, int]:
+    """(all, largest) bytes of the tensors one whole-picture evaluation keeps for its gradient,
+    counted as autograd saves them (each storage once): what the allocator does with freed
+    memory cannot blur it, as it blurs the resident size."""
+    img = (torch.rand(1, 3, side, side, generator=gen) * 255).to(device)
+    o = Objective(net, Settings(precision=precision), img, [img.flip(-1)], [1.0], (side, side),
+                  _autocast(device, precision), fmt)
+    kept = {}
+
+    def pack(t):
+        storage = t.untyped_storage()
+        kept[storage.data_ptr()] = storage.nbytes()
+        return t
+    x = img.clone().requires_grad_(True)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        o(x)
+    return sum(kept.values()), max(kept.values())
+
+
+def _memory_model(net, device, fmt, precision: str, gen, sides=(160, 320)) -> list:
+    """[bytes, bytes per pixel] of a whole-picture step's peak: what its evaluation keeps for the
+    gradient (measured at two sizes: the slope is per pixel, the rest the weights), one gradient
+    buffer of the largest map beside it while the gradient flows back, and the fp32 pictures a
+    step holds at its size (the pixels, their gradient, Adam's two moments, the best and latest
+    picture, the photo and the painting: 12 bytes a pixel each) with the content maps (32)."""
+    (a, _), (b, largest) = (_kept_bytes(net, device, fmt, side, precision, gen) for side in sides)
+    per_px = (b - a) / (sides[1] ** 2 - sides[0] ** 2)
+    return [max(0.0, a - per_px * sides[0] ** 2), per_px + largest / sides[1] ** 2 + 8 * 12 + 32]
+
+
+def free_memory(device: torch.device) -> int | None:
+    """Bytes this process may still take: the GPU's free memory; on Linux the memory available
+    (MemAvailable), within a container's limit where one is set; None where it cannot be read."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    free = None
+    with contextlib.suppress(OSError, ValueError, TypeError):
+        free = int(re.search(r"MemAvailable:\s+(\d+) kB", Path("/proc/meminfo").read_text())[1]) * 1024
+    for cap, used in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                      ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        with contextlib.suppress(OSError, ValueError):
+            limit = Path(cap).read_text().strip()
+            if limit.isdigit() and int(limit) < 1 << 60:
+                left = int(limit) - int(Path(used).read_text())
+                free = left if free is None else min(free, left)
+            break
+    return free
 
 
 def calibrate(device: torch.device, weights: str, key: str | None = None) -> Speed:
@@ -318,6 +377,7 @@ def calibrate(device: torch.device, weights: str, key: str | None = None) -> Spe
         measured[f"fp32/adam@{side}"] = t = timed(side, "fp32", "adam", 3)
         fp32.add(side * side, t)
     curves["fp32/adam"] = fp32
+    memory = {"fp32": _memory_model(net, device, fmt, "fp32", gen)}
     measured[f"fp32/lbfgs@{small}"] = t_lbfgs = timed(small, "fp32", "polish", 3)
     ratio = t_lbfgs / measured[f"fp32/adam@{small}"]
     curves["fp32/lbfgs"] = Curve({k: [p, s * ratio] for k, (p, s) in fp32.points.items()})
@@ -340,10 +400,11 @@ def calibrate(device: torch.device, weights: str, key: str | None = None) -> Spe
                     measured[f"bf16/adam@{side}"] = t = timed(side, "bf16", "adam", 3)
                     bf16.add(side * side, t)
                 peaks["bf16"] = _peak_flops(device, torch.bfloat16)
+                memory["bf16"] = _memory_model(net, device, fmt, "bf16", gen)
             elif not gpu:  # lost: its curve is fp32's times the loss, so it is never chosen
                 bf16 = Curve({k: [p, t * t_probe / t_fp32] for k, (p, t) in fp32.points.items()})
             curves["bf16/adam"] = bf16
-    return Speed(key, curves, peaks, measured)
+    return Speed(key, curves, peaks, measured, memory)
 
 
 def _peak_flops(device: torch.device, dtype: torch.dtype) -> float:

@@ -12,14 +12,15 @@ from nst import speed
 from nst.speed import Curve, Speed
 
 
-def fake_speed(fp32=0.5, bf16=None, lbfgs=1.0, key="test", peaks=None):
-    """A machine whose step at 256 x 256 px takes `fp32` s (and `bf16` s), linear in pixels."""
+def fake_speed(fp32=0.5, bf16=None, lbfgs=1.0, key="test", peaks=None, memory=None):
+    """A machine whose step at 256 x 256 px takes `fp32` s (and `bf16` s), linear in pixels, and
+    whose whole-picture step takes `memory` {precision: [bytes, bytes per pixel]} (None: unmeasured)."""
     def curve(t):
         return Curve({"a": [128 * 128, t / 4], "b": [256 * 256, t]})
     curves = {"fp32/adam": curve(fp32), "fp32/lbfgs": curve(fp32 * lbfgs)}
     if bf16 is not None:
         curves["bf16/adam"] = curve(bf16)
-    return Speed(key, curves, peak_flops=dict(peaks or {"fp32": 1e11}))
+    return Speed(key, curves, peak_flops=dict(peaks or {"fp32": 1e11}), memory=dict(memory or {}))
 
 
 def this_machine() -> Speed:

@@ -21,6 +21,7 @@ from conftest import warm_photo
 from nst import Settings, clipio, speed, stylize, video
 from nst.intake import ImageError, open_image
 from speeds import fake_speed, installed, this_machine
+from waiting import ChildStderr
 
 ROOT = Path(__file__).resolve().parents[1]
 CHELSEA = ROOT / "examples" / "photos" / "chelsea.jpg"
@@ -197,31 +198,6 @@ def test_a_presets_label_names_the_size_its_run_paints():
     assert s.size == promised, (label, s.size)
 
 
-class _Stderr:
-    """A child's stderr, read as it comes (tqdm writes no newlines) by a thread of its own."""
-
-    def __init__(self, proc):
-        import threading
-
-        self.text, self.proc = "", proc
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self):
-        for chunk in iter(lambda: os.read(self.proc.stderr.fileno(), 4096), b""):
-            self.text += chunk.decode(errors="replace")
-
-    def wait_for(self, word: str, seconds: float = 120) -> None:
-        end = time.monotonic() + seconds
-        while word not in self.text and time.monotonic() < end and self.proc.poll() is None:
-            time.sleep(0.1)
-        assert word in self.text, self.text
-
-    def rest(self, seconds: float = 10) -> str:
-        self.thread.join(seconds)
-        return self.text
-
-
 def test_ctrl_c_in_a_batch_keeps_the_picture_painting_and_paints_no_other(tmp_path, painting):
     """Ctrl-C used to write the rest of the folder as unpainted thumbnails, counted as written."""
     folder = tmp_path / "photos"
@@ -232,7 +208,7 @@ def test_ctrl_c_in_a_batch_keeps_the_picture_painting_and_paints_no_other(tmp_pa
     proc = subprocess.Popen([sys.executable, "-m", "nst", "batch", str(folder), str(tmp_path / "s.png"), "-o",
                              str(tmp_path / "out"), "--size", "64", "--steps", "4000"], cwd=ROOT,
                             stderr=subprocess.PIPE)
-    err = _Stderr(proc)
+    err = ChildStderr(proc)
     try:
         err.wait_for("photo")
         time.sleep(1.5)

@@ -107,7 +107,7 @@ def test_cancel_ends_after_the_current_step_with_the_best_image(photo, painting,
 @pytest.mark.parametrize("changes, message", [
     (dict(style_layers=("conv1_1", "conv6_1")), r"unknown layer 'conv6_1' in style_layers"),
     (dict(content_layers=("relu4_2",)), r"unknown layer 'relu4_2' in content_layers"),
-    (dict(size=8), r"size must be .* from 16 to 4096, got 8"),
+    (dict(size=8), r"size must be .* from 16 to 16384, got 8"),
     (dict(size=100_000), r"size must be .* got 100000"),
     (dict(steps=0), r"steps must be from 1"),
     (dict(style_blend=(0.5, 0.5)), r"style_blend has 2 weights for 1 style images"),

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from .. import masks, recipe
 from .. import settings as S
-from ..budget import check_budget, plan, side_pixels
+from ..budget import check_budget, memory_budget, parse_bytes, plan, side_pixels
 from ..checkpoint import Checkpoint
 from ..engine import stylize
-from ..speed import measured
+from ..speed import measured, resolve_device
 from ..timelapse import TimeLapse
 from ..yardstick import paper_losses
 from .common import Parser, check_output, ctrl_c, exit_code, open_file, process_start
@@ -29,6 +29,13 @@ def _numbers(text: str) -> tuple:
         return tuple(float(t) for t in _names(text))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}")
+
+
+def _bytes(text: str) -> float:
+    try:
+        return parse_bytes(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _levels(text: str) -> tuple:
@@ -80,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--colors", choices=S.COLORS, help="keep the photo's colours: luminance|histogram")
     g.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps")
     g.add_argument("--precision", choices=S.PRECISIONS, help="auto: bf16 where it is fast")
+    g.add_argument("--max-memory", type=_bytes, metavar="SIZE", help="the memory a run may take, such as 8G "
+                   "(default: $NST_MAX_MEMORY, else most of what is free); a larger picture is painted by blocks")
     g.add_argument("--weights", help="vgg19 | torchvision | hub:REPO[:FILE] | PATH "
                    "(default: $NST_WEIGHTS or vgg19)")
     m = p.add_argument_group("spatial control (Gatys et al. 2017)")
@@ -140,19 +149,27 @@ def _paint(a, s: S.Settings, content, styles, out: Path, mask=None, resume=None)
     bar = tqdm(total=s.steps, unit="step", disable=a.quiet, dynamic_ncols=True)
     lapse = TimeLapse() if a.timelapse else None
     ckpt = out.with_suffix(".ckpt")
+    post = {}  # the bar's words: the level, the block a long step is at, the time left, the losses
+
+    def on_block(stage: int, i: int, n: int) -> None:
+        post["block"] = f"{i}/{n} {'statistics' if stage == 1 else 'gradient'}"
+        bar.set_postfix(post)
+
     with ctrl_c() as cancel:  # Ctrl-C: the engine finishes the step and yields the best picture
         try:
             for frame in stylize(content, styles, s, cancel=cancel, mask=mask, started=started, reserve=reserve,
                                  on_checkpoint=lambda c: c.save(ckpt), checkpoint_every=a.checkpoint_every,
-                                 resume=resume):
+                                 resume=resume, on_block=on_block):
                 painting = frame.info.stage == "painting"  # not the moment a level is enlarged
                 if lapse and painting:
                     lapse.add(frame.image, frame.step)
                 bar.total = frame.total
                 bar.update(frame.step - bar.n)
-                bar.set_postfix(level=f"{frame.scale + 1}/{frame.levels}",
-                                content=f"{frame.losses['content']:.3g}",
-                                style=f"{frame.losses['style']:.3g}", refresh=False)
+                post.pop("block", None)
+                post.update(level=f"{frame.scale + 1}/{frame.levels} {frame.info.side}px",
+                            left=f"{frame.info.left:.0f}s", content=f"{frame.losses['content']:.3g}",
+                            style=f"{frame.losses['style']:.3g}")
+                bar.set_postfix(post, refresh=False)
                 if a.save_every and painting and not frame.done and frame.step % a.save_every == 0:
                     frame.image.save(_frame_path(out, frame.step))
         finally:
@@ -168,12 +185,17 @@ def _paint(a, s: S.Settings, content, styles, out: Path, mask=None, resume=None)
     print(said, file=sys.stderr)
 
 
+CLOSING_SIDE = 512  # px: the closing line's losses are measured on copies at most this large
+
+
 def _closing_line(frame, out: Path, content, styles, s: S.Settings, started: float, stopped: bool,
                   lapse: str | None) -> str:
     """What was written, how long it took from the command's start, how far the style loss fell
-    against the photo's own, and the flags that repeat the run."""
-    photo, ours = (d["style"] for d in paper_losses([content.resize(frame.image.size), frame.image],
-                                                      content, styles, s))
+    against the photo's own (both judged on copies at most CLOSING_SIDE px: cheap whatever the
+    size painted), and the flags that repeat the run."""
+    small = frame.image.copy()
+    small.thumbnail((CLOSING_SIDE, CLOSING_SIDE))
+    photo, ours = (d["style"] for d in paper_losses([content.resize(small.size), small], content, styles, s))
     i = frame.info
     return (f"wrote {out} ({frame.image.width}x{frame.image.height}, {frame.step} steps in "
             f"{time.perf_counter() - started:.1f} s from start on {i.device} {i.precision} "
@@ -190,15 +212,29 @@ def repeat_flags(frame) -> str:
 
 
 def _finishing(s: S.Settings, wh, lapse: bool) -> float:
-    """Seconds this command needs after the last frame (the closing line's losses: the targets and
-    two fp32 forward passes at full size, about two steps; the PNG; the time-lapse), from the
-    machine's model, so a budget is kept to the file written. Only budgets need it."""
+    """Seconds this command needs after the last frame, so a budget is kept to the file written:
+    the closing line's losses (targets and two fp32 forward passes at CLOSING_SIDE at most, about
+    two steps there, from the machine's model), the PNG (its encoding timed here on a small
+    picture, then scaled by the pixels) and the time-lapse. Only budgets need it."""
     if s.seconds is None:
         return 0.0
     sp = measured(s.device, s.weights)
-    side = s.size or plan(s, wh, s.seconds, sp).size
-    step = sp.step("fp32", "adam", side_pixels(wh, side))
-    return 0.2 + 1.4 * step + (1.0 if lapse else 0.0)  # 2.0 ended 0.80-0.90x the budget, 1.2 0.93-0.97x
+    side = s.size or plan(s, wh, s.seconds, sp, memory=memory_budget(s, resolve_device(s.device))).size
+    step = sp.step("fp32", "adam", side_pixels(wh, min(side, CLOSING_SIDE)))
+    return 0.2 + 1.4 * step + _png_seconds(side_pixels(wh, side)) + (1.0 if lapse else 0.0)
+
+
+def _png_seconds(pixels: int) -> float:
+    """How long writing a PNG of this many pixels takes here: one of 256 x 256 px timed, scaled."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 255, (256, 256, 3), dtype=np.uint8))
+    t = time.perf_counter()
+    noise.save(io.BytesIO(), format="PNG")
+    return (time.perf_counter() - t) * pixels / 256**2
 
 
 def _one_photo(a) -> None:
