@@ -68,6 +68,13 @@ def files(tmp_path_factory):
     return d
 
 
+def screenshots(tmp_path) -> Path:
+    """Where a test keeps its screenshots: NST_SCREENSHOTS, else its temporary folder."""
+    d = Path(os.environ.get("NST_SCREENSHOTS", tmp_path))
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
 def _page(browser, server, size=DESKTOP):  # noqa: F811
     page = browser.new_page(viewport={"width": size[0], "height": size[1]})
     page.add_init_script(TEE_SSE)
@@ -157,9 +164,7 @@ def test_paint_watch_it_change_then_stop(server, browser, tmp_path, size):  # no
     page.wait_for_selector("#status :text('Stopped')", timeout=30_000)  # ended, best image kept
     page.wait_for_selector("#download", state="visible")
     page.wait_for_timeout(800)  # let the loss chart and the before/after slider settle
-    shots = Path(os.environ.get("NST_SCREENSHOTS", tmp_path))
-    shots.mkdir(parents=True, exist_ok=True)
-    shot = shots / f"app-{'phone' if size == PHONE else 'desktop'}.png"
+    shot = screenshots(tmp_path) / f"app-{'phone' if size == PHONE else 'desktop'}.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
     page.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from test_app import server  # noqa: F401  (the real app on a free port)
-from test_browser import DESKTOP, EXAMPLES, NOT_AN_IMAGE, PHONE, _advanced, _page, _pictures
+from test_browser import DESKTOP, EXAMPLES, NOT_AN_IMAGE, PHONE, _advanced, _page, _pictures, screenshots
 from test_browser import browser, files  # noqa: F401  (Debian's Chromium; the odd files)
 
 STYLIZE_DOCS = "h3 .post:text-is('/stylize')"  # its heading on the API page
@@ -20,12 +20,6 @@ SAMPLE = re.compile(r"handle_file\('([^']+)'\)")
 # Every element showing the sentence, toasts included (the innermost ones, as a reader sees them).
 SHOWN = """s => [...document.querySelectorAll('body *')].filter(e => e.checkVisibility()
   && [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.includes(s))).length"""
-
-
-def _shots(tmp_path) -> Path:
-    d = Path(os.environ.get("NST_SCREENSHOTS", tmp_path))
-    d.mkdir(parents=True, exist_ok=True)
-    return d
 
 
 def _watched(browser, server, size=DESKTOP):  # noqa: F811
@@ -65,7 +59,7 @@ def test_the_api_page_names_every_value_and_samples_the_examples(server, browser
     assert [Path(u).name for u in urls] == ["chelsea.jpg", "starry_night.jpg"], stylize[:800]
     for url, local in zip(urls, ("photos/chelsea.jpg", "styles/starry_night.jpg")):
         assert httpx.get(url).content == (EXAMPLES / local).read_bytes(), url  # served as they are
-    page.screenshot(path=str(_shots(tmp_path) / "api-page.png"))
+    page.screenshot(path=str(screenshots(tmp_path) / "api-page.png"))
     page.close()
 
 
@@ -81,7 +75,7 @@ def test_each_example_thumbnail_says_its_name(server, browser, tmp_path):  # noq
     for name in ("starry night", "swirling night", "chelsea"):  # as the accessibility tree has it
         assert page.get_by_role("button", name=name, exact=True).count() == 1, name
     page.get_by_role("button", name="swirling night", exact=True).hover()
-    page.screenshot(path=str(_shots(tmp_path) / "thumbnails.png"), clip=dict(x=0, y=0, width=640, height=560))
+    page.screenshot(path=str(screenshots(tmp_path) / "thumbnails.png"), clip=dict(x=0, y=0, width=640, height=560))
     page.close()
 
 
@@ -92,7 +86,7 @@ def test_a_refused_upload_empties_its_box_and_says_why_once(server, browser, fil
     page.wait_for_timeout(1500)  # any toast or second message would be up by now
     assert page.evaluate(SHOWN, NOT_AN_IMAGE) == 1
     assert page.query_selector("#content img") is None, "the refused file is still in the box"
-    page.screenshot(path=str(_shots(tmp_path) / "refused-upload.png"), clip=dict(x=0, y=0, width=640, height=560))
+    page.screenshot(path=str(screenshots(tmp_path) / "refused-upload.png"), clip=dict(x=0, y=0, width=640, height=560))
 
     page.set_input_files("#content input[type=file]", str(EXAMPLES / "photos" / "coffee.jpg"))
     page.wait_for_selector("#content img")
@@ -109,7 +103,7 @@ def test_a_refused_upload_empties_its_box_and_says_why_once(server, browser, fil
 
 
 def test_on_a_phone_stop_and_the_slider_stay_in_view_while_it_paints(server, browser, tmp_path):  # noqa: F811
-    shots = _shots(tmp_path)
+    shots = screenshots(tmp_path)
     for size, name in ((PHONE, "phone"), (DESKTOP, "desktop")):
         page = _page(browser, server, size)
         if size == PHONE:  # Gradio hides the API link on a phone; this page shows it

@@ -8,14 +8,12 @@ NST_SCREENSHOTS=DIR keeps the screenshots (default: the test's temporary folder)
 """
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
 from test_app import server  # noqa: F401  (the real app on a free port)
-from test_browser import DESKTOP, EXAMPLES, PHONE, _advanced, _pictures, browser  # noqa: F401
+from test_browser import DESKTOP, EXAMPLES, PHONE, _advanced, _pictures, browser, screenshots  # noqa: F401
 
 # The status line's texts as the page shows them, with the page's own clock (ms) and how many
 # pictures the Video tab's gallery holds at that moment.
@@ -25,12 +23,6 @@ WATCH = """(sel) => { window.__log = []; const st = document.querySelector(sel);
   new MutationObserver(note).observe(st, {subtree: true, childList: true, characterData: true});
   const g = document.querySelector('#video_frames');
   if (g) new MutationObserver(note).observe(g, {subtree: true, childList: true}); }"""
-
-
-def _shots(tmp_path) -> Path:
-    d = Path(os.environ.get("NST_SCREENSHOTS", tmp_path))
-    d.mkdir(parents=True, exist_ok=True)
-    return d
 
 
 def _page(browser, server, size=DESKTOP):  # noqa: F811
@@ -124,7 +116,7 @@ def test_refine_promises_its_size_and_time_and_starts_from_the_result(server, br
     assert "288×" in page.inner_text("#status"), page.inner_text("#status")
     assert page.is_visible("#first_lapse_dl") and "first run" in page.inner_text("#first_lapse_dl")
     assert "refinement" in page.inner_text("#lapse_dl")
-    page.screenshot(path=str(_shots(tmp_path) / "refine.png"), full_page=True)
+    page.screenshot(path=str(screenshots(tmp_path) / "refine.png"), full_page=True)
     page.close()
 
 
@@ -156,7 +148,7 @@ def test_explores_figures_are_large_uncovered_and_a_missing_image_is_shown(serve
         return [i.naturalWidth, r.width, over]; }""")
     assert got[2] == 0, f"{got[2]} of the picture's buttons lie over the figure"
     assert got[1] >= 1.3 * got[0], f"the figure is shown {got[1]:.0f} px wide, painted {got[0]}"
-    page.screenshot(path=str(_shots(tmp_path) / "explore-figure.png"))
+    page.screenshot(path=str(screenshots(tmp_path) / "explore-figure.png"))
     page.close()
 
 
@@ -171,7 +163,7 @@ def test_on_a_phone_the_live_box_fits_its_picture(server, browser, tmp_path):  #
         const r = i.getBoundingClientRect();  // the picture as drawn: contained in the img element's box
         return [l.getBoundingClientRect().height, Math.min(r.height, r.width * i.naturalHeight / i.naturalWidth)]; }""")
     assert box <= picture + 8, f"the live box is {box:.0f} px tall around a {picture:.0f} px picture"
-    page.screenshot(path=str(_shots(tmp_path) / "phone-painting.png"))
+    page.screenshot(path=str(screenshots(tmp_path) / "phone-painting.png"))
     page.click("#stop")
     page.wait_for_selector("#status :text-matches('Stopped|Done')", timeout=60_000)
     page.close()
@@ -192,4 +184,53 @@ def test_a_refused_paint_is_said_and_is_no_server_error(server, browser, tmp_pat
     page.wait_for_timeout(500)
     assert "Please add the photo" in page.inner_text("#status"), page.inner_text("#status")
     assert not failed, failed
+    page.close()
+
+
+def test_print_size_shows_frames_can_be_stopped_and_downloads_the_full_size(server, browser, tmp_path,
+                                                                            monkeypatch):  # noqa: F811
+    """After a run, Print size offers 2x and 4x with what this machine holds, streams a preview
+    (smaller than the print), stops on Stop with the best picture so far, and a print left to
+    run gives the full-size PNG, carrying its recipe."""
+    import io
+
+    from PIL import Image
+
+    from nst import recipe
+    from nst.ui import printing
+    from test_browser_steer import _download
+
+    monkeypatch.setattr(printing, "PRINT_SECONDS", 20.0)  # a short print budget: a test's, not a poster's
+    monkeypatch.setattr(printing, "PREVIEW", 256)
+    page = _page(browser, server)
+    _pictures(page, EXAMPLES / "photos" / "chelsea.jpg", EXAMPLES / "styles" / "starry_night.jpg")
+    _advanced(page, size=192, seconds=5)
+    page.click("#paint")
+    page.wait_for_selector("#status :text('Done')", timeout=60_000)
+    page.click("#print_box > button")
+    page.wait_for_selector("#print_note :text('up to')", timeout=10_000)
+    note = page.inner_text("#print_note")
+    page.screenshot(path=str(screenshots(tmp_path) / "print-offer.png"), full_page=True)
+    assert re.search(r"Within 20 s this CPU paints up to \d+ px", note), note
+    page.locator("#print_factor label", has_text="4× · 768 px").click()
+    page.click("#print")
+    page.wait_for_selector("#status :text-matches('Painting 768×[0-9]+ px')", timeout=60_000)
+    live = "(document.querySelector('#live img') || {}).naturalWidth || 0"
+    page.wait_for_function(f"({live}) > 0", timeout=30_000)
+    width = page.evaluate(live)
+    assert width == 256, f"the live preview is {width} px wide, not the preview's 256"
+    page.screenshot(path=str(screenshots(tmp_path) / "print-painting.png"))
+    page.click("#stop")
+    page.wait_for_selector("#status :text('Stopped')", timeout=60_000)
+    page.locator("#print_factor label", has_text="2× · 384 px").click()
+    page.click("#print")
+    page.wait_for_selector("#status :text('Printed')", timeout=60_000)
+    page.wait_for_selector("#print_download", state="visible")
+    w, h = map(int, re.search(r"\((\d+)×(\d+) PNG\)", page.inner_text("#print_download")).groups())
+    page.screenshot(path=str(screenshots(tmp_path) / "print-done.png"))
+    data = _download(page, "#print_download")
+    picture = Image.open(io.BytesIO(data))
+    assert picture.size == (w, h) and max(w, h) == 384
+    (tmp_path / "print.png").write_bytes(data)
+    assert recipe.read(tmp_path / "print.png").levels[-1][0] == 384
     page.close()

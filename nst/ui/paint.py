@@ -11,7 +11,7 @@ from PIL import Image
 
 from .. import masks
 from ..settings import COLORS, INITS, LAYERS, OPTIMIZERS, POOLINGS, PRECISIONS, STYLE_LAYERS, Settings
-from . import files, limits, refusals, runs
+from . import files, limits, printing, refusals, runs
 from .contract import API_DEFAULTS, API_PARAMS, PRESETS, _describe, _number, inputs, stylize
 from .examples import PHOTOS, SAMPLE_PAINTING, SAMPLE_PHOTO, STYLES, picker, thumbs
 from .image_input import image_input
@@ -23,9 +23,12 @@ LAYER_WORDS = {"conv1_1": "Fine grain", "conv2_1": "Small strokes", "conv3_1": "
 
 
 # ---------------------------------------------------------------------------- page handlers
+LIVE_LABEL = "Painting in progress"  # a print's preview has its own (printing.py)
+
+
 def _show_live():
     """The moment Paint or Refine is pressed: the live picture takes the before/after view's place."""
-    return gr.update(visible=True), gr.update(visible=False)
+    return gr.update(visible=True, label=LIVE_LABEL), gr.update(visible=False)
 
 
 def _arm(request: gr.Request):
@@ -135,7 +138,7 @@ def _start_refine(result, lapse_file):
             else "**Refining** · starting…")
     first = gr.update(value=lapse_file, visible=True) if lapse_file else gr.skip()
     # the chart is this run's from its start: the last run's, left up, read as a jump at its first update
-    return gr.update(visible=True, value=result), gr.update(visible=False), said, "", first, None
+    return gr.update(visible=True, value=result, label=LIVE_LABEL), gr.update(visible=False), said, "", first, None
 
 
 def _refine_label(result, preset, seconds):
@@ -239,7 +242,7 @@ def _choices(ui: dict) -> None:
 
 def _results(ui: dict) -> None:
     """The right column: the live picture, the status lines, the results and the loss chart."""
-    ui["live"] = gr.Image(label="Painting in progress", format="jpeg", interactive=False,
+    ui["live"] = gr.Image(label=LIVE_LABEL, format="jpeg", interactive=False,
                           height=420, buttons=["fullscreen"], elem_id="live")
     ui["compare"] = gr.ImageSlider(label="Before / after", visible=False, format="jpeg",
                                    max_height=420, buttons=["fullscreen"], elem_id="compare")
@@ -253,6 +256,7 @@ def _results(ui: dict) -> None:
         ui["refine"] = gr.Button("Refine at a larger size", interactive=False, size="md", elem_id="refine")
         ui["first_lapse"] = gr.DownloadButton("Download the first run's time-lapse", visible=False, size="md",
                                               elem_id="first_lapse_dl")
+    printing.build(ui)
     ui["lapse"] = gr.Image(label="Time-lapse of this run", type="filepath", visible=False, interactive=False,
                            height=260, elem_id="lapse")
     ui["losses"] = gr.Plot(label="Losses", elem_id="losses", show_label=False)
@@ -310,6 +314,7 @@ def _wire_paint(ui: dict) -> None:
     refine_label = dict(fn=_refine_label, inputs=[ui["download"], ui["preset"], ui["seconds"]],
                         outputs=ui["refine"], queue=False, **PAGE)
     gr.on([ui["preset"].change, ui["seconds"].change], **refine_label)
+    printing.wire(ui, api_inputs, painting, PAGE, _arm)
     # Stop reaches the runs' cancel Events, so a run ends with its best picture; not an API.
     ui["stop"].click(_stop, None, None, queue=False, **PAGE)
 

@@ -50,11 +50,11 @@ def status(f: Frame, clock: Clock, note: str = "", ending: str = "Done") -> tupl
         bold, _, rest = ending.partition(":")
         head = f"**{bold}**{':' + rest if rest else ''} · {w}×{h} px · {f.step} steps in {f.elapsed:.1f} s{extra}"
         return head, f"{per_step:.2f} s per step at the end · {how}{_repeat(i)}{_rate(i)}"
-    levels = len(i.plan) > 1
-    level = f"{i.plan[f.scale][0]} px at this level · " if levels else ""
+    levels = f.levels > 1
+    level = f"{i.side} px at this level · " if levels else ""
     details = f"{level}{per_step:.2f} s per step · {how}"
     if i.stage == "enlarging":  # the targets at the new size are being made: a pause, said
-        return (f"**Enlarging** to {i.plan[f.scale][0]} px (level {f.scale + 1} of {f.levels}) · "
+        return (f"**Enlarging** to {i.side} px (level {f.scale + 1} of {f.levels}) · "
                 f"{w}×{h} px · about {_seconds(left)} left{extra}", details)
     # a budget re-plans its steps as it goes: what holds is the time and the level, not a total
     where = (f"level {f.scale + 1} of {f.levels} · " if levels else "") + (
@@ -103,8 +103,7 @@ class LossCurve:
     def add(self, f: Frame) -> None:
         if f.scale != self._level:
             if self._level is not None:
-                plan = f.info.plan
-                label = f"{plan[f.scale][0]} px" if f.scale < len(plan) else f"level {f.scale + 1}"
+                label = f"{f.info.side} px"
                 self.levels.append({"step": f.step, "label": label})
             self._level, self._base = f.scale, {}
         for t in TERMS:
