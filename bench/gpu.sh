@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On a CUDA machine, in under 10 minutes: this GPU's calibration, the tests that apply to CUDA,
 # the engine bench and the picture at each deadline against the textbook. Results go to $OUT
-# (default bench/results/gpu), seven files: the numbers bench/README.md quotes.
+# (default bench/results/gpu), nine files: the numbers bench/README.md quotes.
 #
 #     bash bench/gpu.sh        # needs torch with CUDA, pytest, and requirements.txt's engine part
 #
@@ -45,14 +45,17 @@ sp = speed.measured(d, fresh=True)
 print(json.dumps({"machine": speed.describe(d), "bf16_faster": budget.bf16_faster(sp), **sp.to_json()}, indent=1))'
 # 2. The engine's tests on the default device, which is the GPU here: the pictures, the budgets,
 #    the losses' analytic gradients, steering and masks.
-step tests 180 tests.log $py -m pytest -q -x tests/test_engine.py tests/test_budget.py \
+step tests 160 tests.log $py -m pytest -q -x tests/test_engine.py tests/test_budget.py \
     tests/test_losses.py tests/test_steer.py tests/test_masks.py
 # 3. Seconds per step, the presets (budgets) with FLOP/s and MFU.
 step bench 150 bench.log $py bench/bench.py --quick --out "$out/bench.json"
 # 4. The picture at 15 s and 45 s against the textbook on one pair (the textbook runs 2.2x the
 #    longest budget, so 2 min would not fit here).
-step quality 200 quality.log $py bench/quality.py --pairs 1 --budgets 15,45 \
+step quality 170 quality.log $py bench/quality.py --pairs 1 --budgets 15,45 \
     --out "$out/quality.json" --plot "$out/quality.png"
+# 5. One print size: 6000 px by blocks within 8 GB and at once, its peak and seconds per step.
+step print 100 print.log $py bench/print.py --sizes 2048,6000 --steps 1 --max-memory 8G \
+    --out "$out/print.json"
 
 if [ ${#failed[@]} -gt 0 ]; then
     echo "failed: ${failed[*]}"
