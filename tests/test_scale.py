@@ -87,12 +87,12 @@ def _interrupted(cmd, tmp_path, after: str, wait: float):
     """Run the CLI, press Ctrl-C (SIGINT to its whole process group, as a terminal does) `wait`
     seconds after `after` shows on its stderr; returns (exit code, stderr, seconds from the
     Ctrl-C to its exit)."""
-    from test_edges import _Stderr
+    from waiting import ChildStderr
 
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     proc = subprocess.Popen([sys.executable, "-m", "nst", *cmd], cwd=ROOT, stderr=subprocess.PIPE, env=env,
                             start_new_session=True)
-    err = _Stderr(proc)
+    err = ChildStderr(proc)
     try:
         err.wait_for(after, 300)
         time.sleep(wait)
@@ -116,7 +116,8 @@ def test_ctrl_c_stops_every_ray_worker_and_keeps_the_frames_done(tmp_path):
     cool_painting(48, 48).save(tmp_path / "painting.png")
     code, said, took = _interrupted(["video", str(clip), str(tmp_path / "painting.png"), "-o", str(tmp_path / "out"),
                                      "--size", "48", "--steps", "3000", "--workers", "2"], tmp_path,
-                                    after="2/12", wait=4)
+                                    after="2/12", wait=40)  # a worker's frames come back only with its
+    # chunk, so the wait is in time: one core paints a 48 px frame in about 30 s, a chunk of six in 150
     assert code == 0, said[-3000:]
     assert took < 30, f"{took:.0f} s from Ctrl-C to the end"
     assert "stopped early" in said and "Traceback" not in said, said[-3000:]
