@@ -65,11 +65,28 @@ def resolve(settings: Settings, sp: Speed | None = None) -> tuple[torch.device, 
     return device, prec, opt
 
 
+def side_wh(wh: tuple[int, int], long_side: int) -> tuple[int, int]:
+    """(w, h) of a picture of aspect wh painted at long_side."""
+    s = long_side / max(wh)
+    return max(1, round(wh[0] * s)), max(1, round(wh[1] * s))
+
+
 def side_pixels(wh: tuple[int, int], long_side: int) -> int:
     """Pixels of a picture of aspect wh painted at long_side."""
-    w, h = wh
-    s = long_side / max(w, h)
-    return max(1, round(w * s)) * max(1, round(h * s))
+    w, h = side_wh(wh, long_side)
+    return w * h
+
+
+def most(fits, least: int = 1) -> int:
+    """The largest n >= least with fits(n), for a fits() true up to some n and false past it
+    (fits(least) is taken as true): doubling, then bisecting."""
+    lo, hi = least, 2 * least
+    while fits(hi) and hi < 100_000:
+        lo, hi = hi, hi * 2
+    while lo < hi - 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo
 
 
 def need_steps(optimizer: str, pixels: float) -> float:
@@ -110,7 +127,7 @@ def block_factor(wh, side: int, block: int | None) -> float:
     (their margins overlap)."""
     if block is None:
         return 1.0
-    w, h = (max(1, round(v * side / max(wh))) for v in wh)
+    w, h = side_wh(wh, side)
     read = sum((b.outer[1] - b.outer[0]) * (b.outer[3] - b.outer[2]) for b in tiles(h, w, block))
     return BLOCK_PASSES * read / (w * h)
 
@@ -132,13 +149,7 @@ def plan(settings: Settings, wh: tuple[int, int], seconds: float, sp: Speed | No
         return cost(sp, precision, optimizer, wh, levels(side, n), memory) <= seconds
 
     def fit_steps(side) -> int:  # the most steps whose plan fits: cost grows with steps
-        lo, hi = 1, 2
-        while fits(side, hi) and hi < 100_000:
-            hi *= 2
-        while lo < hi - 1:
-            mid = (lo + hi) // 2
-            lo, hi = (mid, hi) if fits(side, mid) else (lo, mid)
-        return lo
+        return most(lambda n: fits(side, n))
 
     def equivalent(side, n) -> float:  # full-size-equivalent steps of a plan
         full = side_pixels(wh, side)
@@ -273,7 +284,7 @@ def level_bytes(sp: Speed, precision: str, optimizer: str, wh, side: int, block:
     if block is None:
         whole = sp.bytes(prec, px)
         return None if whole is None else whole + (0 if optimizer == "adam" else 12 * px * (2 * history - 1))
-    w, h = (round(v * side / max(wh)) for v in wh)
+    w, h = side_wh(wh, side)
     outer = min(h, block + 2 * MARGIN) * min(w, block + 2 * MARGIN)
     one = sp.bytes(prec, outer)
     return None if one is None else one + picture_bytes(px, optimizer, history, style_scale)
@@ -282,7 +293,8 @@ def level_bytes(sp: Speed, precision: str, optimizer: str, wh, side: int, block:
 def plan_memory(sp: Speed, precision: str, optimizer: str, wh, side: int, budget: float | None,
                 history: int = 100, style_scale: float = 1.0) -> tuple[int | None, int]:
     """(block side or None for the whole picture at once, L-BFGS history) that keep a level's
-    peak within `budget` bytes: the whole picture if it fits, else the largest blocks that do,
+    peak within `budget` bytes: the whole picture if it fits, else of the blocks that do the
+    smallest within TIME_FOR_MEMORY of the fastest's seconds,
     L-BFGS's history shrunk first where its pairs alone would not fit. ValueError (a sentence)
     where not even blocks of 256 px fit."""
     if budget is None or not sp.memory:
@@ -330,13 +342,7 @@ def plan_print(s: Settings, wh, start: int, side: int, seconds: float, sp: Speed
         raise ValueError(f"{seconds:g} s cannot paint a {side} px print on this machine: even {PRINT_STEPS} "
                          f"steps at that size are predicted to take about {predicted:.0f} s. Choose a "
                          f"smaller print")
-    lo, hi = least, 2 * least
-    while fits(hi) and hi < 100_000:
-        lo, hi = hi, hi * 2
-    while lo < hi - 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
-    return levels(lo)
+    return levels(most(fits, least))
 
 
 # ---------------------------------------------------------------------------- a run's plan

@@ -30,10 +30,7 @@ class Checkpoint:
     inputs: str = ""  # fingerprint() of the photo and paintings it was painted from
 
     def to_settings(self) -> Settings:
-        known = {f.name for f in fields(Settings)}
-        values = {k: tuple(map(tuple, v)) if k == "levels" else (tuple(v) if isinstance(v, list) else v)
-                  for k, v in self.settings.items() if k in known}
-        return Settings(**values)
+        return Settings.from_values(self.settings)
 
     def save(self, path) -> Path:
         """Write it (atomically: a checkpoint is never half written)."""
@@ -68,8 +65,3 @@ def fingerprint(*pictures: torch.Tensor) -> str:
         h.update(x.to(torch.uint8).contiguous().numpy().tobytes())
     return h.hexdigest()[:16]
 
-
-def of_settings(s: Settings, levels) -> dict:
-    """A run's Settings as a checkpoint keeps them, with its plan as the fixed levels."""
-    return {**asdict(s), "levels": [list(lv) for lv in levels], "size": levels[-1][0],
-            "steps": sum(n for _, n in levels), "seconds": None}

@@ -19,7 +19,7 @@ from PIL import Image
 
 from . import images, masks
 from .budget import LARGEST, RunPlan, Schedule, plan_run
-from .checkpoint import Checkpoint, fingerprint, of_settings
+from .checkpoint import Checkpoint, fingerprint
 from .controls import Controls
 from .descent import Descent
 from .levels import optimizer_name
@@ -270,7 +270,7 @@ class _Checkpoints:
             return
         self.last = now
         sched = self.schedule
-        self.fn(Checkpoint(of_settings(self.s, [tuple(lv) for lv in sched.levels]), level, done_here, step,
+        self.fn(Checkpoint(self.s.fixed(sched.levels), level, done_here, step,
                            {j: list(t) for j, t in sched.times.items()}, descent.state(), self.inputs))
 
 
@@ -326,13 +326,13 @@ class _Framing:
         self.frame_hw = self.full_hw if preview is None or preview >= s.size else \
             tuple(images.fit_size(w, h, preview)[::-1])
         self.flops = flops_per_step(*self.full_hw, max(layers_used(s), key=LAYERS.index))
-        self._outside = None  # (photo, feathered mask) at the final size, made at the first enlarged frame
+        self._outside = None  # (photo, feathered mask) at the frames' size, made at the first enlarged frame
 
     def frame(self, x, losses, step, level, done_here, schedule: Schedule, steered, done=False,
               stage="painting") -> Frame:
         now = time.perf_counter()
         # a run stopped at a coarse level ends at that level's size: no enlargement passed off as the result
-        image = self._show(x if done else self._at_full_size(x))
+        image = self._show(x if done else self._at_frame_size(x))
         info = self._info(schedule, level, 0.0 if done else schedule.seconds_left(level, done_here, now), stage)
         return Frame(image, step, schedule.total, level, len(schedule.levels), dict(losses),
                      now - self.started, done=done, info=info, steered=tuple(steered))
@@ -352,7 +352,7 @@ class _Framing:
             schedule.levels[level][0],
             self.flops / rate if rate else None, self.flops / rate / peak if rate and peak else None)
 
-    def _at_full_size(self, x: torch.Tensor) -> torch.Tensor:
+    def _at_frame_size(self, x: torch.Tensor) -> torch.Tensor:
         hw = self.frame_hw
         if not self.full_frames or tuple(x.shape[-2:]) == hw:
             return x

@@ -4,7 +4,6 @@ the level plan it was painted with, in a text chunk, so the file alone says how 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, fields
 from pathlib import Path
 
 from PIL import Image, PngImagePlugin
@@ -18,9 +17,7 @@ def of_frame(frame, settings: Settings) -> dict:
     """What repeats a finished run exactly: its settings, with the plan it really took as the fixed
     levels, the arithmetic it chose and its seed (no budget: the plan is the budget's outcome)."""
     i = frame.info
-    levels = [list(lv) for lv in i.taken]
-    return {**asdict(settings), "levels": levels, "size": levels[-1][0], "steps": sum(n for _, n in levels),
-            "seconds": None, "precision": i.precision, "seed": i.seed, "weights": i.weights}
+    return {**settings.fixed(i.taken), "precision": i.precision, "seed": i.seed, "weights": i.weights}
 
 
 def save(image: Image.Image, path, recipe: dict) -> Path:
@@ -45,10 +42,6 @@ def read(path) -> Settings:
     if not text:
         raise ValueError(f"{str(path)!r} carries no recipe (only PNGs this program wrote do)")
     try:
-        d = json.loads(text)
-        known = {f.name for f in fields(Settings)}
-        values = {k: (tuple(map(tuple, v)) if k == "levels" else tuple(v) if isinstance(v, list) else v)
-                  for k, v in d.items() if k in known}
-        return Settings(**values)
+        return Settings.from_values(json.loads(text))
     except (ValueError, TypeError) as e:
         raise ValueError(f"the recipe in {str(path)!r} cannot be read: {e}") from None

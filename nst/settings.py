@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 
 # The paper's layer names for the 16 conv layers of VGG-19 (block_index, conv_index).
 LAYERS = tuple(
@@ -105,6 +105,21 @@ class Settings:
 
     def replace(self, **changes) -> "Settings":
         return replace(self, **changes)
+
+    def fixed(self, levels) -> dict:
+        """These settings as plain values (JSON's, torch.save's) with `levels` [(long side, steps)]
+        as a fixed plan and no budget: what repeats a run, or goes on with one, exactly."""
+        levels = [list(lv) for lv in levels]
+        return {**asdict(self), "levels": levels, "size": levels[-1][0], "steps": sum(n for _, n in levels),
+                "seconds": None}
+
+    @classmethod
+    def from_values(cls, values: dict) -> "Settings":
+        """Settings from plain values (fixed()'s, read back): lists made tuples again, names this
+        version does not know left out."""
+        known = set(field_names())
+        return cls(**{k: tuple(map(tuple, v)) if k == "levels" else tuple(v) if isinstance(v, list) else v
+                      for k, v in values.items() if k in known})
 
     def validate(self, n_styles: int = 1, limits: Limits | None = None) -> "Settings":
         """Raise ValueError with one readable sentence for the first bad setting: every rule a

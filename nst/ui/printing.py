@@ -43,7 +43,7 @@ def _levels(s: Settings, wh, side: int) -> list[tuple[int, int]]:
         n = len(plan_levels(side, 1, True, coarsest=max(wh) + 1))
         return plan_levels(side, ZEROGPU_STEPS * n, True, coarsest=max(wh) + 1)
     memory = memory_budget(s, resolve_device(limits.DEVICE))
-    return plan_print(s, wh, max(wh), side, PRINT_SECONDS - RESERVE * PRINT_SECONDS, limits.speed(), memory)
+    return plan_print(s, wh, max(wh), side, (1 - RESERVE) * PRINT_SECONDS, limits.speed(), memory)
 
 
 def offered(wh, s: Settings | None = None) -> list[tuple[int, int]]:
@@ -115,17 +115,18 @@ _frames = runs.on_device(_frames, print_seconds)
 
 def _checked(result, factor, values):
     """(photo, paintings, Settings, result, mask) of the print asked for, or ValueError (a sentence)."""
-    wh = _result_size(result)
-    if wh is None:
+    if not result or not Path(str(result)).is_file():
         raise ValueError("paint a picture first; Print size enlarges it")
     try:
         factor = int(factor)
     except (TypeError, ValueError):
         raise ValueError("choose a print size") from None
-    side = _side(wh, factor)
-    if factor not in FACTORS or side > PRINT_MAX:
-        raise ValueError(f"a print of {factor}× ({side} px) is past this server's {PRINT_MAX} px cap")
+    if factor not in FACTORS:
+        raise ValueError(f"a print is {', '.join(f'{f}×' for f in FACTORS[:-1])} or {FACTORS[-1]}× the picture")
     prev = refusals.picture("the result", result, max_side=PRINT_MAX)
+    side = _side(prev.size, factor)
+    if side > PRINT_MAX:
+        raise ValueError(f"a print of {factor}× ({side} px) is past this server's {PRINT_MAX} px cap")
     photo, styles, s, _, mask = inputs({**dict(zip(API_PARAMS, values)), "size": 0, "steps": 0},
                                        max_side=PRINT_MAX)
     levels = _levels(s, prev.size, side)
