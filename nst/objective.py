@@ -13,12 +13,17 @@ import torch
 
 from . import images, masks
 from .blocks import tiles
-from .losses import content_loss, gram, guided_gram, guided_style_loss, style_loss, temporal_loss, total_loss, tv_loss
+from .losses import (content_loss, grain, grain_loss, gram, guided_gram, guided_style_loss, style_loss,
+                     temporal_loss, total_loss, tv_loss)
 from .settings import Settings
 from .vgg import pools_before
 
 # px: alpha is the paper's for a picture of this many pixels, a 3:2 photo at a 512 px long side
 REF_AREA = 512 * 512 * 2 // 3
+# The grain cap's stiffness, times beta: an excess of one grey level of grain weighs about a fifth
+# of what a finished picture's whole objective does, so the cap holds within a few per cent even
+# through Adam's first steps at a level, which move every pixel by about lr (bench/quality.py)
+GRAIN_STIFFNESS = 1e7
 
 
 class Objective:
@@ -59,6 +64,8 @@ class Objective:
         # a video frame: [(a painted neighbour warped onto this frame, its reliability)]
         self.temporal = list(temporal or ()) if s.temporal_weight else []
         self.gamma = s.temporal_weight * 3 * size_hw[0] * size_hw[1]  # the 1/D of eq. 6 undone
+        # each painting's grain at this picture's pixel count: the cap a picture's grain is held to
+        self.g_each = [painting_grain(st, size_hw) for st in styles] if s.grain and style_layers else []
         self.mix(blend)
 
     def _guide(self, mask) -> list:
@@ -83,6 +90,7 @@ class Objective:
             for l, A in A_i.items():
                 mixed[l] = mixed.get(l, 0) + b * A
         self.A = mixed
+        self.grain_max = self.s.grain * sum(b * g for b, g in zip(blend, self.g_each)) if self.g_each else None
         if self._regions is None:
             return
         self.region_targets = []
@@ -165,11 +173,14 @@ class Objective:
         return total_loss(Lc, Ls, self.alpha, self.beta), Lc, Ls
 
     def _pixel_terms(self, xp: torch.Tensor) -> torch.Tensor:
-        """The terms of L that need no network: total variation and the temporal loss."""
+        """The terms of L that need no network: total variation, the grain cap (within the brush
+        with a mask in mode 'inside') and the temporal loss."""
         zero = xp.new_zeros(())
         tv = tv_loss(xp) if self.s.tv_weight else zero
+        Lg = zero if self.grain_max is None else grain_loss(xp, self.grain_max, self.keep and self.keep[0])
         Lt = sum((temporal_loss(xp, w, c) for w, c in self.temporal), zero)
-        return total_loss(zero, zero, 0.0, 0.0, tv, self.s.tv_weight, Lt, self.gamma)
+        return total_loss(zero, zero, 0.0, 0.0, tv, self.s.tv_weight, Lt, self.gamma, Lg,
+                          GRAIN_STIFFNESS * self.beta if self.grain_max is not None else 0.0)
 
     # ------------------------------------------------------------------------ by blocks
     def _by_blocks(self, x: torch.Tensor, gradient: bool):
@@ -253,6 +264,14 @@ def alpha_scale(size_hw) -> float:
     side, keeps that balance for every size, aspect and pyramid level."""
     h, w = size_hw
     return REF_AREA / (h * w)
+
+
+def painting_grain(style: torch.Tensor, size_hw) -> float:
+    """g (losses.grain) of a painting brought to a picture's pixel count, its own aspect kept:
+    grain depends on the scale it is seen at, so picture and painting are compared at one."""
+    h, w = style.shape[-2:]
+    long_side = max(16, round(max(h, w) * math.sqrt(size_hw[0] * size_hw[1] / (h * w))))
+    return grain(images.resize(style.float(), long_side)).item()
 
 
 def map_hw(layer: str, size_hw) -> tuple[int, int]:

@@ -12,8 +12,9 @@ LAYERS = tuple(
 STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 CONTENT_LAYERS = ("conv4_2",)
 
-OPTIMIZERS = ("auto", "adam", "lbfgs")
-INITS = ("noise", "content", "style")
+OPTIMIZERS = ("auto", "adam", "lbfgs", "adam+lbfgs")  # adam+lbfgs: Adam at the coarse levels (in
+# bf16 where it is fast), L-BFGS in fp32 at full size
+INITS = ("noise", "content", "style", "palette")  # palette: the photo in the painting's colours
 POOLINGS = ("avg", "max")
 COLORS = ("style", "luminance", "histogram")
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -75,7 +76,8 @@ class Settings:
     # the next instead of restarting from zero (bench/quality.py --methods measures it)
     polish: int = 0  # of the steps, how many L-BFGS fp32 takes at full size after Adam (only
     # with optimizer 'adam': 'auto' in fp32 gives the whole full-size level to L-BFGS already)
-    init: str = "content"  # 'noise' (the paper) | 'content' | 'style'
+    init: str = "content"  # 'noise' (the paper) | 'content' | 'style' | 'palette' (the photo with
+    # the painting's colour mean and covariance)
     pooling: str = "avg"  # the paper replaces max pooling by average pooling
     content_weight: float = 1.0  # alpha
     style_weight: float = 1e3  # beta; alpha/beta = 1e-3
@@ -85,6 +87,9 @@ class Settings:
     style_blend: tuple | None = None  # weight per style image
     style_scale: float = 1.0  # style image long side relative to the output's
     tv_weight: float = 0.0  # total-variation smoothness
+    grain: float | None = 1.0  # the picture's grain (mean |difference| of neighbouring pixels) held
+    # to at most this many times the painting's own at the same pixel count; None or 0: no cap,
+    # the paper's objective alone (Adam's steps otherwise leave a pixel-level crackle the painting lacks)
     temporal_weight: float = 1e4  # gamma of a video frame's temporal loss (nst/video.py), per
     # pixel: the objective weighs it gamma D (D = 3 H W), so its pull on a pixel is the same at any size
     pyramid: bool = True  # coarse-to-fine; False = a single scale
@@ -180,6 +185,8 @@ class Settings:
             need(lo <= self.ratio <= hi,
                  f"ratio (alpha/beta) must be from {lo:g} to {hi:g}, got {self.ratio:g}")
         number("tv_weight", 0, lim.max_tv_weight)
+        if self.grain is not None:
+            number("grain")
         number("temporal_weight")
         number("style_scale", *lim.style_scale)
         for name in ("content_layers", "style_layers"):

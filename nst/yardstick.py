@@ -2,11 +2,13 @@
 arithmetic painted it. The tests, the CLI's closing line and the benchmarks compare runs by it."""
 from __future__ import annotations
 
+import numpy as np
 import torch
 from PIL import Image
 
 from . import images
-from .objective import Objective, at_least, blend_weights, min_side
+from .losses import grain
+from .objective import Objective, at_least, blend_weights, min_side, painting_grain
 from .settings import Settings
 from .speed import resolve_device
 from .vgg import load_vgg
@@ -42,3 +44,14 @@ def _paper_losses(pictures: list, content: Image.Image, styles, settings: Settin
             _, Lc, Ls = objective(images.to_tensor(image).to(device))
             out.append({"content": Lc.item(), "style": Ls.item()})
     return out
+
+
+def grain_ratio(image: Image.Image, painting: Image.Image, mask: Image.Image | None = None) -> float:
+    """The picture's grain (losses.grain: the mean absolute difference between neighbouring
+    pixels) over the painting's own at the picture's pixel count; with `mask` (white = inside,
+    any size) only within it, as a brushed patch is seen. 1.0: as rough as the painting."""
+    x = images.to_tensor(image.convert("RGB"))
+    m = None
+    if mask is not None:
+        m = torch.from_numpy(np.asarray(mask.convert("L").resize(image.size), np.float32) / 255)[None, None]
+    return grain(x, m).item() / painting_grain(images.to_tensor(painting.convert("RGB")), tuple(x.shape[-2:]))

@@ -122,6 +122,19 @@ def test_bad_settings_raise_a_clear_value_error(photo, painting, changes, messag
         next(stylize(photo, painting, Settings(**changes)))
 
 
+def test_the_picture_is_no_grainier_than_the_painting():
+    """Adam's first steps move every pixel by about lr, a crackle the paper's objective does not
+    see: with the default cap the picture's grain stays near a smooth painting's own."""
+    from PIL import ImageFilter
+    from nst.yardstick import grain_ratio
+
+    photo, smooth = warm_photo(64, 48), cool_painting(64, 64).filter(ImageFilter.GaussianBlur(2))
+    s = Settings(size=64, steps=30, optimizer="adam", precision="fp32")
+    capped = grain_ratio(run(photo, smooth, s).image, smooth)
+    free = grain_ratio(run(photo, smooth, s.replace(grain=None)).image, smooth)
+    assert capped <= 1.25 and free >= 2 * capped, (capped, free)
+
+
 def test_pyramid_spends_steps_coarse_to_fine():
     levels = plan_levels(512, 200)
     assert [sz for sz, _ in levels] == [128, 256, 512]

@@ -8,6 +8,7 @@ import torch
 
 from nst.losses import (content_loss, gram, guided_gram, guided_style_loss, layer_style_loss,
                         style_loss, total_loss, tv_loss)
+from nst.losses import grain, grain_loss
 
 N, H, W = 6, 5, 4
 M = H * W
@@ -62,6 +63,20 @@ def test_total_is_alpha_content_plus_beta_style_and_tv_counts_edges():
     x = torch.zeros(1, 3, 4, 4)
     x[..., 2:] = 1  # one vertical edge of height 4 in 3 channels, step 1
     assert tv_loss(x).item() == 12
+
+
+def test_grain_is_the_mean_neighbour_difference_and_its_cap_costs_nothing_below_it():
+    x = torch.zeros(1, 3, 4, 4)
+    x[..., 1::2] = 10  # columns alternate 0, 10: every horizontal difference is 10, no vertical one
+    assert grain(x).item() == pytest.approx(5.0)
+    assert grain_loss(x, 5.0).item() == 0 and grain_loss(x, 7.0).item() == 0
+    assert grain_loss(x, 4.5).item() == pytest.approx(0.25)  # e^2 near the cap
+    assert grain_loss(x, 3.0).item() == pytest.approx(3.0)  # 2e - 1 beyond a grey level
+    m = torch.zeros(1, 1, 4, 4)
+    m[..., :2, :] = 1  # the top half only, where it is flat
+    x[..., 2:, :] = 0
+    x[..., :2, :] = 7
+    assert grain(x, m).item() == 0 and grain(x).item() > 0
 
 
 def test_guided_gram_sums_only_inside_its_region():

@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--style-blend", type=_numbers, help="weight per style image (default equal)")
     g.add_argument("--style-scale", type=float, help="style image size relative to the output")
     g.add_argument("--tv-weight", type=float, help="total-variation smoothing (not in the paper)")
+    g.add_argument("--grain", type=float, metavar="X", help="hold the picture's grain to at most X times "
+                   "the painting's own (default 1; 0: no cap, the paper's objective alone)")
     g.add_argument("--polish", type=int, metavar="N",
                    help="the last N steps: fp32 L-BFGS at full size after Adam (default 0)")
     g.add_argument("--carry-moments", action="store_const", const=True,
