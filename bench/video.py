@@ -4,10 +4,13 @@ zoom across a photo; an object sliding over one), painted three ways by the CLI 
 - the same with `--workers 2` (a local Ray cluster);
 - each frame alone: `python -m nst FRAME PAINTING -o F.png --size 256 --seconds 20`, the same total time.
 Flicker is the temporal error (nst/flow.py: painted frame k against painted frame k-1 warped by the
-input's flow, over reliable pixels); style is the paper's L_style of each frame, averaged.
+input's flow, over reliable pixels); style is the paper's L_style of each frame, averaged, and each
+frame's against the first's; what the clip revealed (pixels the first frame did not show, followed by
+the flow) is judged by how far it was painted from the photo against the rest of the last frame.
 
     python bench/video.py                     # both clips, 5 frames, --size 256 --seconds 100
     python bench/video.py --frames 5 --size 128 --seconds 40 --clips pan
+    python bench/video.py --clips window --frames 10 --seconds 60 --no-ray   # a pure pan, no Ray
     python bench/video.py --webp docs/video.webp   # also README's side-by-side clip
 """
 from __future__ import annotations
@@ -29,7 +32,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from bench import host_kind, machine  # noqa: E402  (bench/bench.py)
 from nst import flow  # noqa: E402
-from nst.engine import paper_losses  # noqa: E402
+from nst.yardstick import grain_ratio, paper_losses  # noqa: E402
 from nst.speed import resolve_device  # noqa: E402
 
 EX = ROOT / "examples"
@@ -63,7 +66,29 @@ def sliding(n: int) -> list:
     return out
 
 
-CLIPS = {"pan": pan_zoom, "object": sliding}
+def window(n: int) -> list:
+    """A 256 x 192 window slides right across astronaut.jpg (at 384 px), 12 px a frame: a pure pan,
+    each frame bringing in a 12 px strip the one before did not show."""
+    photo = Image.open(EX / "photos" / "astronaut.jpg").convert("RGB").resize((384, 384), Image.LANCZOS)
+    return [photo.crop((12 * k, 96, 12 * k + 256, 288)) for k in range(n)]
+
+
+CLIPS = {"pan": pan_zoom, "object": sliding, "window": window}
+
+
+def revealed(frames: list) -> np.ndarray:
+    """(H, W) bool: the pixels of the last frame that the first did not show, followed frame to
+    frame by the input's flow (new where the warp is unreliable; carried where it is), thin motion
+    boundaries left out (a 5 x 5 erosion), at the frames' size."""
+    import cv2
+
+    h, w = frames[0].size[::-1]
+    new = np.zeros((h, w), np.float32)
+    for k in range(1, len(frames)):
+        back, fwd = flow.flow(frames[k], frames[k - 1]), flow.flow(frames[k - 1], frames[k])
+        c = flow.reliability(back, fwd)
+        new = np.maximum(1 - c, flow.warp(new, back) * c)  # a 2-D map stays 2-D through the warp
+    return cv2.erode((new > 0.5).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
 
 
 def cli(*args) -> tuple[float, str]:
@@ -74,10 +99,20 @@ def cli(*args) -> tuple[float, str]:
 
 
 def measure(painted: list, frames: list) -> dict:
+    """Flicker, style per frame, and how far what the clip revealed was painted: the last frame's
+    mean |painted - photo| over the revealed pixels, over the same of the rest (1: as far)."""
     size = painted[0].size
     inputs = [f.resize(size, Image.LANCZOS) for f in frames]
-    styles = [paper_losses(p, f, Image.open(PAINTING).convert("RGB"))["style"] for p, f in zip(painted, inputs)]
-    return {"temporal_error": round(flow.temporal_error(painted, inputs), 2), "style": float(np.mean(styles))}
+    painting = Image.open(PAINTING).convert("RGB")
+    styles = [paper_losses(p, f, painting)["style"] for p, f in zip(painted, inputs)]
+    new = revealed(inputs)
+    far = np.abs(np.asarray(painted[-1], np.float32) - np.asarray(inputs[-1], np.float32)).mean(-1)
+    reveal = float(far[new].mean() / far[~new].mean()) if new.any() and (~new).any() else None
+    return {"temporal_error": round(flow.temporal_error(painted, inputs), 2), "style": float(np.mean(styles)),
+            "style_each": styles, "last_style_over_first": styles[-1] / styles[0],
+            "worst_style_over_first": max(styles) / styles[0], "revealed_share": float(new.mean()),
+            "revealed_over_rest": reveal,
+            "grain_last": grain_ratio(painted[-1], painting)}
 
 
 def one_clip(name: str, a, tmp: Path) -> tuple[dict, dict]:
@@ -87,7 +122,8 @@ def one_clip(name: str, a, tmp: Path) -> tuple[dict, dict]:
     for k, f in enumerate(frames):
         f.save(d / f"{k:02d}.png")
     rows, pictures = {}, {}
-    for mode, extra in (("video", []), ("video, 2 Ray workers", ["--workers", 2])):
+    modes = (("video", []),) + ((("video, 2 Ray workers", ["--workers", 2]),) if a.ray else ())
+    for mode, extra in modes:
         out = tmp / f"{name}-{len(extra)}"
         wall, log = cli("video", d, PAINTING, "-o", out, "--size", a.size, "--seconds", a.seconds, *extra)
         pics = [Image.open(p).convert("RGB") for p in sorted(out.glob("frame_*.png"))]
@@ -128,6 +164,7 @@ def main(argv=None) -> int:
     p.add_argument("--frames", type=int, default=5)
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--seconds", type=float, default=100.0, help="for the whole clip (each frame alone: a share)")
+    p.add_argument("--no-ray", dest="ray", action="store_false", help="leave out the two-worker Ray run")
     p.add_argument("--webp", help="write the first clip's video-mode | frames-alone side by side here")
     p.add_argument("--out", help="JSON path (default bench/results/video-<host-kind>.json)")
     a = p.parse_args(argv)
@@ -141,13 +178,16 @@ def main(argv=None) -> int:
     print(f"\nMachine: {info['cpu']} ({info['cores']} cores, {info['simd']}), torch {info['torch']}; "
           f"`python bench/video.py{' ' + ' '.join(sys.argv[1:]) if argv is None and sys.argv[1:] else ''}`"
           f"; {a.frames} frames at {a.size} px, {a.seconds:g} s per clip, painting: The Scream\n")
-    print("| clip | mode | wall s | s per frame after the first | temporal error | ÷ alone | style loss | ÷ alone |\n"
-          "|---|---|---|---|---|---|---|---|")
+    print("| clip | mode | wall s | s per frame after the first | temporal error | ÷ alone | style loss | ÷ alone "
+          "| last frame's style ÷ first's | worst ÷ first | revealed: share, distance from photo ÷ the rest's "
+          "| last frame's grain ÷ painting's |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, rows in results.items():
         base = rows["each frame alone"]
         for mode, r in rows.items():
+            reveal = "–" if r["revealed_over_rest"] is None else f"{r['revealed_share']:.0%}, {r['revealed_over_rest']:.2f}"
             print(f"| {name} | {mode} | {r['wall_s']:.0f} | {r['s_per_later_frame']:.1f} | {r['temporal_error']:.1f} | "
-                  f"{r['temporal_error'] / base['temporal_error']:.2f} | {r['style']:.3g} | {r['style'] / base['style']:.2f} |")
+                  f"{r['temporal_error'] / base['temporal_error']:.2f} | {r['style']:.3g} | {r['style'] / base['style']:.2f} | "
+                  f"{r['last_style_over_first']:.2f} | {r['worst_style_over_first']:.2f} | {reveal} | {r['grain_last']:.2f} |")
     out = Path(a.out) if a.out else ROOT / "bench" / "results" / f"video-{host_kind(info)}.json"
     out.write_text(json.dumps({"machine": info, "args": vars(a), "results": results}, indent=1) + "\n")
     print(f"wrote {out}")

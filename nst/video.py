@@ -1,11 +1,12 @@
 """Paint a video (Ruder, Dosovitskiy & Brox 2016, "Artistic style transfer for videos"): frame k
-starts from painted frame k-1 warped by the optical flow (its disoccluded pixels from frame k
-itself) and adds the short-term temporal loss on the pixels the flow tracks reliably
-(nst/flow.py, losses.temporal_loss). Painted alone, each frame settles in another minimum and
-the strokes crawl; carried over, they stay.
+starts from painted frame k-1 warped by the optical flow and adds the short-term temporal loss on
+the pixels the flow tracks reliably (nst/flow.py, losses.temporal_loss). Painted alone, each
+frame settles in another minimum and the strokes crawl; carried over, they stay. What the flow
+cannot carry (what a pan or a moving thing reveals) starts from a quick coarse painting of the
+frame, not from the photo: left to the frame's few steps, it stayed half photo, with a seam.
 
 One time budget spans the clip: the first frame, painted from scratch, gets FIRST shares of it,
-every later frame one (it starts from a painting already). With several workers (nst/scale.py)
+every later frame one (it starts from a painting already), and more where more of it is new. With several workers (nst/scale.py)
 the clip is cut into chunks: their first frames (keyframes) are painted first, in order, each
 from the one before, then the chunks in parallel; a chunk's last frame is held to the next
 keyframe too, so no seam shows where two chunks meet.
@@ -29,6 +30,12 @@ from .settings import DEFAULT_SIZE, Settings
 
 FIRST = 3.0  # the first frame's share of the time (or steps) against a later frame's one
 LATER_STEPS = 1 / FIRST  # with --steps N: N for the first frame, N / FIRST for each later one
+# What the flow cannot carry (a pan's new strip, a moving thing's wake) is painted first on its
+# own, in a box around it MARGIN px wider (at least SHORTEST px a side), from the photo, like a
+# first frame but at the box's cost; the frame gets FIRST times the boxes' share of the frame more
+# time for it. A region under REVEALED_MIN of the pixels is left to the frame's own steps; at
+# most BOXES regions are painted so.
+REVEALED_MIN, MARGIN, SHORTEST, BOXES = 0.0025, 48, 32, 4
 
 
 @dataclass
@@ -52,17 +59,77 @@ def frame_size(frames: Sequence[Image.Image], s: Settings, share: float | None) 
     return plan(s.replace(steps=None), frames[0].size, share).size
 
 
-def start_of(painted_prev: Image.Image, frame: Image.Image, frame_prev: Image.Image):
+def start_of(painted_prev: Image.Image, frame: Image.Image, frame_prev: Image.Image,
+             fill: Image.Image | None = None):
     """(init, target) for a frame that follows a painted one: the warped painting where the flow
-    is reliable and the frame itself where it is not, and the temporal target (warped, c)."""
+    is reliable and, where it is not, `fill` (a quick painting of this frame) or else the frame
+    itself; and the temporal target (warped, c)."""
     warped, c = flow.carried(painted_prev, frame, frame_prev)
-    here = np.asarray(frame.resize(painted_prev.size, Image.LANCZOS), np.float32)
+    here = np.asarray((fill or frame).resize(painted_prev.size, Image.LANCZOS), np.float32)
     init = c[..., None] * warped + (1 - c[..., None]) * here
     return _image(init), (_image(warped), Image.fromarray((c * 255).astype(np.uint8), "L"))
 
 
 def _image(a: np.ndarray) -> Image.Image:
     return Image.fromarray(np.clip(a + 0.5, 0, 255).astype(np.uint8), "RGB")
+
+
+def revealed_boxes(target: tuple) -> list[tuple]:
+    """[(left, top, right, bottom)] around each region the flow cannot carry onto a frame (c's
+    zeros), MARGIN px wider and at least SHORTEST a side, overlapping boxes merged, the largest
+    BOXES kept. Thin motion boundaries and specks (under REVEALED_MIN of the frame) are left to the
+    frame's own steps."""
+    import cv2
+
+    new = (np.asarray(target[1]) < 128).astype(np.uint8)
+    new = cv2.morphologyEx(new, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    (h, w), (_, _, regions, _) = new.shape, cv2.connectedComponentsWithStats(new)
+    boxes = [_widened(x, y, x + rw, y + rh, w, h) for x, y, rw, rh, n in regions[1:] if n >= REVEALED_MIN * h * w]
+    i = 0
+    while i < len(boxes):  # boxes that overlap become one
+        a = boxes[i]
+        hit = next((b for b in boxes[i + 1:] if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), None)
+        if hit is None:
+            i += 1
+            continue
+        boxes.remove(hit)
+        boxes[i] = (min(a[0], hit[0]), min(a[1], hit[1]), max(a[2], hit[2]), max(a[3], hit[3]))
+    return sorted(boxes, key=area, reverse=True)[:BOXES]
+
+
+def _widened(left: int, top: int, right: int, bottom: int, w: int, h: int) -> tuple:
+    """A box MARGIN px wider on each side and at least SHORTEST a side, within the frame."""
+    out = []
+    for lo, hi, n in ((left, right, w), (top, bottom, h)):
+        lo, hi = max(0, lo - MARGIN), min(n, hi + MARGIN)
+        side = max(hi - lo, min(n, SHORTEST))
+        lo = min(max(0, lo - (side - (hi - lo)) // 2), n - side)
+        out.append((int(lo), int(lo + side)))
+    (left, right), (top, bottom) = out
+    return left, top, right, bottom
+
+
+def area(box: tuple) -> int:
+    return (box[2] - box[0]) * (box[3] - box[1])
+
+
+def paint_revealed(frame: Image.Image, styles, s: Settings, targets, boxes: list, cancel=None,
+                   cap: float | None = None) -> Image.Image:
+    """The frame with each revealed box painted as a first frame is (from the photo, coarse to
+    fine), held to the temporal `targets` where the flow is reliable: what the new pixels start
+    from, so they are painted as far as the rest (Ruder et al. 2016 paint disocclusions anew). A
+    budget (s.seconds) is shared by the boxes by their areas; `cap` (perf_counter) as paint_run's."""
+    out, whole = frame.copy(), sum(map(area, boxes))
+    for box in boxes:
+        crop = frame.crop(box)
+        held = [(w.crop(box), c.crop(box)) for w, c in targets]
+        sb = s.replace(size=max(crop.size))
+        if s.seconds is not None:
+            sb = sb.replace(seconds=max(0.25, s.seconds * area(box) / whole))
+        limit = None if cap is None else cap - time.perf_counter()
+        painted = paint_one(crop, styles, sb, targets=held, cancel=cancel, limit=limit).image
+        out.paste(painted.resize(crop.size, Image.LANCZOS), box[:2])
+    return out
 
 
 def paint_frames(frame: Image.Image, styles, s: Settings, *, init=None, targets=(), started=None,
@@ -103,22 +170,32 @@ def paint_run(frames: Sequence[Image.Image], styles, s: Settings, *, first: Imag
         if (cancel is not None and cancel.is_set()) or (cap is not None and now >= cap):
             return
         fresh = prev is None
-        if steps is not None:
-            sk = s.replace(steps=steps if fresh else max(1, round(steps * LATER_STEPS)), seconds=None)
-        else:
-            weight = FIRST if fresh else 1.0
-            share = weight * unit if deadline is None else weight * (deadline - now) / (
-                weight + len(frames) - k - 1 + later)
-            sk = s.replace(seconds=max(0.5, share), steps=None) if unit is not None else s
         init, targets = None, []
         if not fresh:
             init, target = start_of(prev, frames[k], frames[k - 1])
             targets.append(target)
         if closing is not None and k == len(frames) - 1:
             targets.append(start_of(closing[0], frames[k], closing[1])[1])
+        boxes = [] if fresh else revealed_boxes(targets[0])
+        extra = FIRST * sum(map(area, boxes)) / (frames[k].size[0] * frames[k].size[1])  # as a first frame's
+        if steps is not None:
+            sk, fill = s.replace(steps=steps if fresh else max(1, round(steps * LATER_STEPS)), seconds=None), \
+                s.replace(steps=steps, seconds=None)
+        else:
+            weight = FIRST if fresh else 1.0 + extra
+            share = weight * unit if deadline is None else weight * (deadline - now) / (
+                weight + len(frames) - k - 1 + later)
+            sk = s.replace(seconds=max(0.5, share), steps=None) if unit is not None else s
+            fill = s.replace(seconds=max(0.5, share * extra / weight), steps=None) if unit is not None else s
         started = time.perf_counter()
-        for out in paint_frames(frames[k], styles, sk, init=init, targets=targets, started=started,
-                                cancel=cancel, limit=None if cap is None else cap - started):
+        if boxes:  # first what the flow could not carry, painted on its own, under the warp
+            painted = paint_revealed(frames[k], styles, fill, targets, boxes, cancel, cap)
+            init = start_of(prev, frames[k], frames[k - 1], fill=painted)[0]
+            if sk.seconds is not None:
+                sk = sk.replace(seconds=max(0.5, sk.seconds - (time.perf_counter() - started)))
+        begun = time.perf_counter()
+        for out in paint_frames(frames[k], styles, sk, init=init, targets=targets, started=begun,
+                                cancel=cancel, limit=None if cap is None else cap - begun):
             if out.done or live:
                 yield k, out
         prev = out.image

@@ -59,6 +59,20 @@ def test_reliability_drops_the_pixels_an_object_uncovers():
     assert uncovered < 0.5 and still > 0.9, (uncovered, still)
 
 
+def test_what_a_pan_brings_in_is_painted_like_the_rest():
+    """A camera sliding right brings in a strip at the right edge each frame: it is found, painted
+    on its own, and in the last frame it is as far from the photo as what was carried."""
+    photo = Image.open(PHOTO).convert("RGB").resize((256, 171))
+    frames = [photo.crop((40 + 8 * k, 40, 136 + 8 * k, 104)) for k in range(4)]  # 96 x 64, 8 px a frame
+    _, target = video.start_of(frames[0], frames[1], frames[0])
+    (box,) = video.revealed_boxes(target)
+    assert box[2] == 96 and box[0] <= 96 - 8 - video.MARGIN + 2, box  # the new strip and a margin
+    painted = [f.image for f in video.paint_clip(frames, [cool_painting(64, 64)], Settings(size=96), steps=40)]
+    far = np.abs(np.asarray(painted[-1], np.float32) - np.asarray(frames[-1], np.float32)).mean(-1)
+    new, old = far[8:-8, -22:-2].mean(), far[8:-8, 8:60].mean()  # the last 3 strips vs the carried part
+    assert new >= 0.65 * old, (new, old)  # 0.49 when the strip started from the photo
+
+
 def test_temporal_loss_is_the_papers_mean_over_reliable_pixels():
     x, w = torch.zeros(1, 3, 2, 2), torch.zeros(1, 3, 2, 2)
     x[0, :, 0, 0] = 2.0  # off by 2 in each channel at one pixel
