@@ -17,6 +17,11 @@ time, start-up, imports and the closing losses included.
     python bench/quality.py --budgets 15,45 --pairs 2
     python bench/quality.py --sweep 45 --sizes 256,384,512   # sizes at one budget: which ends lowest
     python bench/quality.py --methods 45 --pairs 2           # methods at one budget: which ends lowest
+    python bench/quality.py --own-size              # also each picture at its own size vs the textbook there
+
+Beside the objective, every row gives the picture's grain (nst.yardstick.grain_ratio: the mean
+absolute difference between neighbouring pixels, over the painting's own at the same pixel
+count), which the paper's objective does not see and an eye does.
 """
 from __future__ import annotations
 
@@ -39,8 +44,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 from bench import host_kind, machine  # noqa: E402  (bench/bench.py)
 from nst import Settings, images  # noqa: E402
 from nst import speed as nst_speed  # noqa: E402
+from nst.budget import side_pixels  # noqa: E402
 from nst.objective import Objective, alpha_scale, at_least, min_side  # noqa: E402
-from nst.yardstick import paper_losses  # noqa: E402
+from nst.yardstick import grain_ratio, paper_losses  # noqa: E402
 from nst.intake import open_image  # noqa: E402
 from nst.settings import PRESETS  # noqa: E402
 from nst.vgg import load_vgg  # noqa: E402
@@ -56,10 +62,13 @@ ALL_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
 ALL_PAINTINGS = ("starry_night", "the_scream", "shipwreck", "woman-with-hat-matisse")
 HELD_OUT = [(p, s) for p in ALL_PHOTOS for s in ALL_PAINTINGS if (p, s) not in BENCH_PAIRS]
 # What `auto` could run instead, each held to the same budget (the CLI's flags).
-METHODS = {"auto": [], "adam pyramid": ["--optimizer", "adam"],
+METHODS = {"auto": [], "auto, no grain cap": ["--grain", "0"],
+           "start in the painting's colours": ["--init", "palette"],
+           "adam pyramid": ["--optimizer", "adam"],
            "adam pyramid, moments carried": ["--optimizer", "adam", "--carry-moments"],
            "l-bfgs one scale": ["--no-pyramid", "--optimizer", "lbfgs", "--precision", "fp32"],
-           "bf16 adam pyramid": ["--optimizer", "adam", "--precision", "bf16"]}
+           "bf16 adam pyramid": ["--optimizer", "adam", "--precision", "bf16"],
+           "bf16 adam coarse, fp32 l-bfgs at full size": ["--optimizer", "adam+lbfgs", "--precision", "bf16"]}
 
 
 def load_pair(photo: str, painting: str):
@@ -136,10 +145,27 @@ def textbook_at(trace, seconds: float) -> float:
     return min(done) if done else trace[0][1]
 
 
-def bench_pair(photo: str, painting: str, runs: list[tuple[str, list]], evals: int, tmp: Path) -> dict:
-    """One pair: the textbook at 512 px, then each run through the CLI, each judged alike."""
+def judge_own_size(image, content, style, traces: dict, seconds: float, evals: int) -> dict:
+    """The paper's objective at the picture's own size, against the textbook run at that size
+    (one trace per size, kept in `traces`): neither punished nor flattered by a resampling."""
+    side = max(image.size)
+    if side not in traces:
+        sp = nst_speed.measured(nst_speed.resolve_device("auto"))
+        n = min(evals, int(2.2 * seconds / sp.step("fp32", "polish", side_pixels(content.size, side))) + 1)
+        traces[side] = textbook(content, style, side, max(2, n))[0]
+    parts = paper_losses(image, content, style, Settings(size=side))
+    L = paper_objective(parts["content"], parts["style"], image.size[::-1])
+    reach = time_to_reach(traces[side], L)
+    return {"L_own": L, "textbook_own_s_to_reach": reach, "textbook_own_ran_s": traces[side][-1][0]}
+
+
+def bench_pair(photo: str, painting: str, runs: list[tuple[str, list]], evals: int, tmp: Path,
+               own_size: bool = False) -> dict:
+    """One pair: the textbook at 512 px, then each run through the CLI, each judged alike (and,
+    with `own_size`, at its own size against the textbook at that size)."""
     content, style = load_pair(photo, painting)
     trace, _ = textbook(content, style, JUDGE_SIDE, evals)
+    traces = {JUDGE_SIDE: trace}
     print(f"  {photo} x {painting}: textbook {evals} evals in {trace[-1][0]:.1f} s, L {trace[-1][1]:.4g}",
           flush=True)
     out = {"pair": [photo, painting], "textbook": [[round(t, 3), L] for t, L in trace], "runs": [],
@@ -154,17 +180,21 @@ def bench_pair(photo: str, painting: str, runs: list[tuple[str, list]], evals: i
             out["failed"].append({"run": label, "flags": flags, "error": said[0]})
             print(f"  {label}: failed: {said[0]}", flush=True)
             continue
-        L = judge(open_image(png), content, style)
+        picture = open_image(png)
+        L = judge(picture, content, style)
         budget = float(flags[flags.index("--seconds") + 1]) if "--seconds" in flags else row["wall_s"]
         reach = time_to_reach(trace, L)
         row.update(budget_s=budget, L=L, textbook_L_same_time=textbook_at(trace, row["wall_s"]),
                    textbook_s_to_reach=reach,
                    textbook_ratio=None if reach is None else reach / budget,
-                   textbook_ran_s=trace[-1][0])
+                   textbook_ran_s=trace[-1][0], grain=grain_ratio(picture, style))
+        if own_size:
+            row.update(judge_own_size(picture, content, style, traces, budget, evals))
         out["runs"].append(row)
         ratio = f"{reach / budget:.2f}x the budget" if reach else f"> {trace[-1][0] / budget:.2f}x (never)"
-        print(f"  {label}: {row['wall_s']:.1f} s, {row['size']} px, {row['steps']} steps, L {L:.4g}; "
-              f"textbook at that time {row['textbook_L_same_time']:.4g}, needs {ratio}", flush=True)
+        print(f"  {label}: {row['wall_s']:.1f} s, {row['size']} px, {row['steps']} steps, L {L:.4g}, "
+              f"grain {row['grain']:.2f}x the painting's; textbook at that time "
+              f"{row['textbook_L_same_time']:.4g}, needs {ratio}", flush=True)
     return out
 
 
@@ -174,19 +204,30 @@ def table(result: dict) -> str:
     lines = [f"Machine: {m['cpu']} ({m['cores']} cores, {m.get('simd', '?')}; bf16/AMX flags: {flags}), "
              f"torch {m['torch']}, load average {m['load_average_at_start'][0]} at start, "
              f"{m.get('load_average_at_end', ['?'])[0]} at end; `{result['command']}`", "",
-             "| pair | budget | wall s | size | steps | arithmetic | L at 512 px | textbook L at the same "
-             "time | textbook s to reach L | ÷ budget | 2x met |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| pair | budget | wall s | size | steps | arithmetic | L at 512 px | no worse than the shorter "
+             "| grain ÷ painting's | textbook L at the same time | textbook s to reach L | ÷ budget | 2x met "
+             "| L at own size | textbook at own size ÷ budget |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for p in result["pairs"]:
+        shorter = None
         for r in p["runs"]:
             reach, ratio = r["textbook_s_to_reach"], r["textbook_ratio"]
             reach_s = f"{reach:.1f}" if reach is not None else f"> {r['textbook_ran_s']:.0f}"
             ratio_s = f"{ratio:.2f}" if ratio is not None else f"> {r['textbook_ran_s'] / r['budget_s']:.2f}"
             met = ratio is None or ratio >= 2
+            mono = "–" if shorter is None or result.get("methods") else "yes" if r["L"] <= shorter else "no"
+            shorter = r["L"]
+            own, own_ratio = "–", "–"
+            if "L_own" in r:
+                own = f"{r['L_own']:.3e}"
+                t = r["textbook_own_s_to_reach"]
+                own_ratio = f"{t / r['budget_s']:.2f}" if t is not None else \
+                    f"> {r['textbook_own_ran_s'] / r['budget_s']:.2f}"
             lines.append(f"| {' x '.join(p['pair'])} | {r['run']} | {r['wall_s']:.1f} | {r['size']} | "
-                         f"{r['steps']} | {r['arithmetic']} | {r['L']:.3e} | {r['textbook_L_same_time']:.3e} | "
-                         f"{reach_s} | {ratio_s} | {'yes' if met else 'no'} |")
-        lines += [f"| {' x '.join(p['pair'])} | {r['run']} | failed: {r['error']} |" + " |" * 8
+                         f"{r['steps']} | {r['arithmetic']} | {r['L']:.3e} | {mono} | {r.get('grain', float('nan')):.2f} | "
+                         f"{r['textbook_L_same_time']:.3e} | {reach_s} | {ratio_s} | {'yes' if met else 'no'} | "
+                         f"{own} | {own_ratio} |")
+        lines += [f"| {' x '.join(p['pair'])} | {r['run']} | failed: {r['error']} |" + " |" * 12
                   for r in p.get("failed", [])]
     return "\n".join(lines)
 
@@ -251,6 +292,8 @@ def main(argv=None) -> int:
     p.add_argument("--sizes", default="256,384,512", help="with --sweep: long sides to compare")
     p.add_argument("--methods", type=float, metavar="SECONDS", help="instead: each of METHODS at one budget")
     p.add_argument("--size", type=int, help="with --methods: every method at this long side")
+    p.add_argument("--own-size", action="store_true", help="also judge each picture at its own size "
+                   "against the textbook at that size (a textbook run per size: longer)")
     p.add_argument("--evals", type=int, help="the textbook's evaluations (default: enough for 2x the "
                    "largest budget on this machine)")
     p.add_argument("--out", help="JSON path (default bench/results/quality-<host-kind>.json)")
@@ -277,7 +320,7 @@ def main(argv=None) -> int:
     sp = nst_speed.measured(device)
     evals = a.evals or int(2.2 * longest / sp.step("fp32", "polish", JUDGE_SIDE * JUDGE_SIDE * 2 / 3)) + 1
     command = " ".join(["python bench/quality.py", *(sys.argv[1:] if argv is None else argv)])
-    result = {"machine": info, "command": command, "evals": evals,
+    result = {"machine": info, "command": command, "evals": evals, "methods": bool(a.methods or a.sweep),
               "judge": f"L = alpha(area) L_content + {BETA:g} L_style at {JUDGE_SIDE} px, fp32, vgg19",
               "pairs": []}
     print(f"quality bench on {info['cpu']}, {len(pairs)} pairs, textbook {evals} evals", flush=True)
@@ -287,7 +330,7 @@ def main(argv=None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for photo, painting in pairs:  # results written after each pair: a long run can be cut
-            result["pairs"].append(bench_pair(photo, painting, runs, evals, Path(tmp)))
+            result["pairs"].append(bench_pair(photo, painting, runs, evals, Path(tmp), a.own_size))
             result["machine"]["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
             out.write_text(json.dumps(result, indent=1) + "\n")
             plot(result, png)

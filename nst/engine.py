@@ -203,7 +203,8 @@ def _steps(descent: Descent, objective: Objective, schedule: Schedule, level: in
 def start_image(s: Settings, c: torch.Tensor, st: list, gen: torch.Generator,
                 init_image: Image.Image | None = None, coarser: torch.Tensor | None = None):
     """Where a level starts: the coarser level's result upsampled, else `init_image`, else
-    s.init: white noise (the paper), the content photo, or the (first) style image."""
+    s.init: white noise (the paper), the content photo, the (first) style image, or the photo
+    with the (first) painting's colour mean and covariance (a start nearer the answer)."""
     hw = tuple(c.shape[-2:])
     if coarser is not None:
         return images.resize_to(coarser.cpu(), hw)
@@ -213,6 +214,8 @@ def start_image(s: Settings, c: torch.Tensor, st: list, gen: torch.Generator,
         return torch.rand(1, 3, *hw, generator=gen) * 255
     if s.init == "style":
         return images.resize_to(st[0], hw)
+    if s.init == "palette":
+        return images.match_histogram(c, st[0])
     return c
 
 
