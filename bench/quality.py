@@ -292,6 +292,8 @@ def main(argv=None) -> int:
     p.add_argument("--sizes", default="256,384,512", help="with --sweep: long sides to compare")
     p.add_argument("--methods", type=float, metavar="SECONDS", help="instead: each of METHODS at one budget")
     p.add_argument("--size", type=int, help="with --methods: every method at this long side")
+    p.add_argument("--method", action="append", choices=list(METHODS), help="with --methods: only these "
+                   "(repeatable; default all)")
     p.add_argument("--own-size", action="store_true", help="also judge each picture at its own size "
                    "against the textbook at that size (a textbook run per size: longer)")
     p.add_argument("--evals", type=int, help="the textbook's evaluations (default: enough for 2x the "
@@ -305,7 +307,7 @@ def main(argv=None) -> int:
     if a.methods:
         at = ["--size", str(a.size)] if a.size else []
         runs = [(f"{a.methods:g} s {name}", ["--seconds", f"{a.methods:g}", *at, *flags])
-                for name, flags in METHODS.items()]
+                for name, flags in METHODS.items() if not a.method or name in a.method]
         longest = a.methods
     elif a.sweep:
         runs = [(f"{a.sweep:g} s @ {sz} px", ["--seconds", f"{a.sweep:g}", "--size", sz])

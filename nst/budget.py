@@ -24,8 +24,11 @@ SMALLEST, LARGEST = 128, 4096  # px, long side the planner may choose (callers c
 # a quarter), at 256 x 256 px, growing almost in proportion to the pixels: a finer picture has
 # more detail to settle. Set by measuring which size ends lowest at a deadline (`bench/quality.py
 # --sweep`, docs/design/time-budgets.md); Adam's keeps its ratio to L-BFGS's of the tables before.
-NEED_AT_256 = {"adam": 11.0, "adam+lbfgs": 7.0, "lbfgs": 7.0}
-NEED_POWER = 0.9  # ... times (pixels / 256^2) to this power
+NEED_AT_256 = {"adam": 11.0, "adam+lbfgs": 7.0, "lbfgs": 7.0, "bf16/adam": 1.0}
+NEED_POWER = {"fp32": 0.9, "bf16": 3.7}  # ... times (pixels / 256^2) to this power, per precision.
+# In bf16 it is steep: on both AVX512-BF16 EPYCs the 45 s and 2 min budgets' larger pictures
+# (640-864 px) ended higher on the paper's objective than 480-576 px ones (bench/README.md), so a
+# longer budget buys steps first and size slowly (15 s: about 480 px, 2 min: about 600 px there)
 FIRST_FRAME = 0.6  # s: the first level is sized so that its set-up and first step take this
 BF16_GAIN = 1.15  # bf16 must be measured this much faster than fp32 to be chosen
 OVERRUN = 1.1  # a budget's tolerance: a given size or steps predicted to need more is refused
@@ -89,9 +92,10 @@ def most(fits, least: int = 1) -> int:
     return lo
 
 
-def need_steps(optimizer: str, pixels: float) -> float:
+def need_steps(optimizer: str, pixels: float, precision: str = "fp32") -> float:
     """Full-size-equivalent steps a picture of this many pixels needs (see NEED_AT_256)."""
-    return NEED_AT_256.get(optimizer, NEED_AT_256["adam"]) * (pixels / 256**2) ** NEED_POWER
+    k = NEED_AT_256.get(f"{precision}/{optimizer}") or NEED_AT_256.get(optimizer, NEED_AT_256["adam"])
+    return k * (pixels / 256**2) ** NEED_POWER.get(precision, NEED_POWER["fp32"])
 
 
 @dataclass
@@ -164,7 +168,7 @@ def plan(settings: Settings, wh: tuple[int, int], seconds: float, sp: Speed | No
             if settings.steps:
                 ok = fits(side, settings.steps)
             else:
-                ok = equivalent(side, fit_steps(side)) >= need_steps(optimizer, side_pixels(wh, side))
+                ok = equivalent(side, fit_steps(side)) >= need_steps(optimizer, side_pixels(wh, side), precision)
             if ok:
                 size = side
                 break

@@ -135,6 +135,29 @@ def test_the_picture_is_no_grainier_than_the_painting():
     assert capped <= 1.25 and free >= 2 * capped, (capped, free)
 
 
+def test_a_palette_start_is_the_photo_in_the_paintings_colours(photo, painting):
+    from nst.engine import start_image
+
+    c, st = images.to_tensor(photo), [images.to_tensor(painting)]
+    x0 = start_image(Settings(init="palette"), c, st, torch.Generator())
+    mean = lambda t: t.flatten(2).mean(-1)  # noqa: E731
+    near = (mean(x0) - mean(st[0])).norm()
+    assert near < 0.5 * (mean(c) - mean(st[0])).norm(), near  # near the painting's mean colour
+    grey = lambda t: t[0].mean(0).flatten()  # noqa: E731
+    assert abs(np.corrcoef(grey(x0), grey(c))[0, 1]) > 0.6  # the photo's structure (colours remapped)
+
+
+def test_adam_coarse_then_fp32_lbfgs_at_full_size_in_bf16(photo, painting):
+    """optimizer 'adam+lbfgs' with bf16: Adam's levels in bf16, the full-size level L-BFGS in fp32
+    (the polish level runs without autocast), never refused as L-BFGS in bf16 is."""
+    from nst.levels import level_optimizers
+
+    assert level_optimizers("adam+lbfgs", 3, False) == ["adam", "adam", "polish"]
+    s = Settings(size=64, steps=12, optimizer="adam+lbfgs", precision="bf16").validate()
+    last = run(photo, painting, s)  # 64 px is one level: L-BFGS alone, in fp32
+    assert last.info.optimizers == ("polish",) and np.isfinite(last.losses["total"])
+
+
 def test_pyramid_spends_steps_coarse_to_fine():
     levels = plan_levels(512, 200)
     assert [sz for sz, _ in levels] == [128, 256, 512]
