@@ -153,18 +153,7 @@ class Settings:
         if self.seconds is not None:
             number("seconds", 0, lim.max_seconds, low_open=True)
         if self.levels is not None:
-            lv = self.levels
-            need(isinstance(lv, (tuple, list)) and lv and all(
-                isinstance(x, (tuple, list)) and len(x) == 2 and all(
-                    isinstance(v, int) and not isinstance(v, bool) for v in x) for x in lv),
-                "levels must be (long side, steps) pairs of whole numbers, coarse to fine")
-            need(all(MIN_SIZE <= sz <= min(MAX_SIZE, lim.max_size) and 0 <= n <= lim.max_steps
-                     for sz, n in lv) and lv[-1][1] >= 1 and list(lv) == sorted(lv, key=lambda x: x[0]),
-                 f"levels must grow from coarse to fine, each side from {MIN_SIZE} to "
-                 f"{min(MAX_SIZE, lim.max_size)} px, and the finest needs a step")
-            need(self.size in (None, lv[-1][0]) and self.steps in (None, sum(n for _, n in lv)),
-                 "levels must end at the size and add up to the steps given")
-            need(sum(n for _, n in lv) <= lim.max_steps, f"levels add up to more than {lim.max_steps} steps")
+            self._validate_levels(need, lim)
         whole("seed", 0, lim.max_seed, "a whole number ")
         for name, allowed in (("optimizer", OPTIMIZERS), ("init", INITS), ("pooling", POOLINGS),
                               ("colors", COLORS), ("precision", PRECISIONS),
@@ -218,6 +207,23 @@ class Settings:
         need(isinstance(self.frame_every, int) and self.frame_every >= 1, "frame_every must be >= 1")
         need(self.frame_seconds is None or self.frame_seconds > 0, "frame_seconds must be > 0")
         return self
+
+
+    def _validate_levels(self, need, lim: Limits) -> None:
+        """validate()'s rules for a fixed level plan: whole (side, steps) pairs, coarse to fine,
+        within the limits, ending at the size and adding up to the steps given."""
+        lv = self.levels
+        need(isinstance(lv, (tuple, list)) and lv and all(
+            isinstance(x, (tuple, list)) and len(x) == 2 and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in x) for x in lv),
+            "levels must be (long side, steps) pairs of whole numbers, coarse to fine")
+        need(all(MIN_SIZE <= sz <= min(MAX_SIZE, lim.max_size) and 0 <= n <= lim.max_steps
+                 for sz, n in lv) and lv[-1][1] >= 1 and list(lv) == sorted(lv, key=lambda x: x[0]),
+             f"levels must grow from coarse to fine, each side from {MIN_SIZE} to "
+             f"{min(MAX_SIZE, lim.max_size)} px, and the finest needs a step")
+        need(self.size in (None, lv[-1][0]) and self.steps in (None, sum(n for _, n in lv)),
+             "levels must end at the size and add up to the steps given")
+        need(sum(n for _, n in lv) <= lim.max_steps, f"levels add up to more than {lim.max_steps} steps")
 
 
 def _finite(v) -> bool:

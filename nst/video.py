@@ -2,12 +2,13 @@
 starts from painted frame k-1 warped by the optical flow and adds the short-term temporal loss on
 the pixels the flow tracks reliably (nst/flow.py, losses.temporal_loss). Painted alone, each
 frame settles in another minimum and the strokes crawl; carried over, they stay. What the flow
-cannot carry (what a pan or a moving thing reveals) starts from a quick coarse painting of the
-frame, not from the photo: left to the frame's few steps, it stayed half photo, with a seam.
+cannot carry (what a pan or a moving thing reveals) is painted first on its own, box by box, as a
+first frame would be, not left as the photo: left to the frame's few steps, it stayed half photo,
+with a seam.
 
 One time budget spans the clip: the first frame, painted from scratch, gets FIRST shares of it,
-every later frame one (it starts from a painting already), and more where more of it is new. With several workers (nst/scale.py)
-the clip is cut into chunks: their first frames (keyframes) are painted first, in order, each
+every later frame one (it starts from a painting already), and more where more of it is new.
+With several workers (nst/scale.py) the clip is cut into chunks: their first frames (keyframes) are painted first, in order, each
 from the one before, then the chunks in parallel; a chunk's last frame is held to the next
 keyframe too, so no seam shows where two chunks meet.
 
@@ -59,14 +60,19 @@ def frame_size(frames: Sequence[Image.Image], s: Settings, share: float | None) 
     return plan(s.replace(steps=None), frames[0].size, share).size
 
 
-def start_of(painted_prev: Image.Image, frame: Image.Image, frame_prev: Image.Image,
-             fill: Image.Image | None = None):
+def start_of(painted_prev: Image.Image, frame: Image.Image, frame_prev: Image.Image):
     """(init, target) for a frame that follows a painted one: the warped painting where the flow
-    is reliable and, where it is not, `fill` (a quick painting of this frame) or else the frame
-    itself; and the temporal target (warped, c)."""
-    warped, c = flow.carried(painted_prev, frame, frame_prev)
-    here = np.asarray((fill or frame).resize(painted_prev.size, Image.LANCZOS), np.float32)
-    init = c[..., None] * warped + (1 - c[..., None]) * here
+    is reliable and the frame itself where it is not, and the temporal target (warped, c)."""
+    return start_from(flow.carried(painted_prev, frame, frame_prev), frame)
+
+
+def start_from(carried: tuple, here: Image.Image):
+    """(init, target) from flow.carried's (warped, c): the warped painting where the flow is
+    reliable and `here` (the frame, or the frame with its revealed boxes painted) where it is not."""
+    warped, c = carried
+    h, w = c.shape
+    fill = np.asarray(here.resize((w, h), Image.LANCZOS), np.float32)
+    init = c[..., None] * warped + (1 - c[..., None]) * fill
     return _image(init), (_image(warped), Image.fromarray((c * 255).astype(np.uint8), "L"))
 
 
@@ -172,7 +178,8 @@ def paint_run(frames: Sequence[Image.Image], styles, s: Settings, *, first: Imag
         fresh = prev is None
         init, targets = None, []
         if not fresh:
-            init, target = start_of(prev, frames[k], frames[k - 1])
+            carried = flow.carried(prev, frames[k], frames[k - 1])
+            init, target = start_from(carried, frames[k])
             targets.append(target)
         if closing is not None and k == len(frames) - 1:
             targets.append(start_of(closing[0], frames[k], closing[1])[1])
@@ -190,7 +197,7 @@ def paint_run(frames: Sequence[Image.Image], styles, s: Settings, *, first: Imag
         started = time.perf_counter()
         if boxes:  # first what the flow could not carry, painted on its own, under the warp
             painted = paint_revealed(frames[k], styles, fill, targets, boxes, cancel, cap)
-            init = start_of(prev, frames[k], frames[k - 1], fill=painted)[0]
+            init = start_from(carried, painted)[0]  # the same flow, the painted boxes under it
             if sk.seconds is not None:
                 sk = sk.replace(seconds=max(0.5, sk.seconds - (time.perf_counter() - started)))
         begun = time.perf_counter()
