@@ -68,7 +68,13 @@ METHODS = {"auto": [], "auto, no grain cap": ["--grain", "0"],
            "adam pyramid, moments carried": ["--optimizer", "adam", "--carry-moments"],
            "l-bfgs one scale": ["--no-pyramid", "--optimizer", "lbfgs", "--precision", "fp32"],
            "bf16 adam pyramid": ["--optimizer", "adam", "--precision", "bf16"],
-           "bf16 adam coarse, fp32 l-bfgs at full size": ["--optimizer", "adam+lbfgs", "--precision", "bf16"]}
+           "bf16 adam coarse, fp32 l-bfgs at full size": ["--optimizer", "adam+lbfgs", "--precision", "bf16"],
+           "laplacian pyramid basis": ["--basis", "pyramid"],
+           "laplacian pyramid basis, one scale": ["--basis", "pyramid", "--no-pyramid"],
+           "laplacian pyramid basis, bf16 adam coarse, fp32 l-bfgs at full size": [
+               "--basis", "pyramid", "--optimizer", "adam+lbfgs", "--precision", "bf16"],
+           "laplacian pyramid basis, l-bfgs one scale": ["--basis", "pyramid", "--no-pyramid", "--optimizer",
+                                                         "lbfgs", "--precision", "fp32"]}
 
 
 def load_pair(photo: str, painting: str):

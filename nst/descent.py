@@ -10,18 +10,22 @@ import math
 
 import torch
 
+from .basis import make_basis
 from .objective import Objective
 from .optim import make_optimizer
 
 
 class Descent:
     """`optimizer`: 'adam', 'polish' (L-BFGS without a line search) or 'lbfgs' (with one); see
-    nst.optim.make_optimizer. Adam's pixels stay in 0..255; L-BFGS's are not clamped."""
+    nst.optim.make_optimizer. `basis`: what it moves, the pixels or a Laplacian pyramid's
+    coefficients z (nst/basis.py). Adam's pictures stay in 0..255; L-BFGS's are not clamped."""
 
-    def __init__(self, objective: Objective, x0: torch.Tensor, optimizer: str, lr: float, history: int = 100):
+    def __init__(self, objective: Objective, x0: torch.Tensor, optimizer: str, lr: float, history: int = 100,
+                 basis: str = "pixels"):
         self.objective, self.optimizer, self.lr = objective, optimizer, lr
-        self.x = x0.clone().requires_grad_(True)
-        self.opt = make_optimizer(optimizer, self.x, lr, history)
+        self.basis = make_basis(basis, x0.shape)
+        self.z = self.basis.analyse(x0).requires_grad_(True)
+        self.opt = make_optimizer(optimizer, self.z, lr, history)
         self.best, self.best_loss, self.best_losses = self.x.detach().clone(), math.inf, {}
         self.seen, self.losses = self.best, {}  # the latest evaluated picture and its losses
 
@@ -36,37 +40,43 @@ class Descent:
             self.best_loss, self.best, self.best_losses = v, self.seen, self.losses
         return v
 
+    @property
+    def x(self) -> torch.Tensor:
+        """The pixels the optimizer's z stands for."""
+        return self.basis.synthesise(self.z.detach())
+
     def _closure(self):
-        self.x.grad = None
-        L, Lc, Ls = self.objective.evaluate(self.x)  # leaves dL/dx in x.grad
-        self._record(self.x, L, Lc, Ls)
+        x = self.x.requires_grad_(True)
+        L, Lc, Ls = self.objective.evaluate(x)  # leaves dL/dx in x.grad
+        self.z.grad = self.basis.pull(self.z, x.grad)
+        self._record(x, L, Lc, Ls)
         return L
 
     def step(self) -> None:
         self.opt.step(self._closure)
         if self.optimizer == "adam":
             with torch.no_grad():
-                self.x.clamp_(0, 255)
+                self.basis.clamp_(self.z, 0, 255)
 
     def finish(self) -> None:
         """Evaluate the level's last update (a step evaluates the picture *before* its update),
         so the final picture can be the best one and the next level can start from it."""
         known = getattr(self.opt, "known", None)
-        if known is not None and torch.equal(self.x, known[0]):
+        if known is not None and torch.equal(self.z, known[0]):
             return  # the line search evaluated this very point
         self._record(self.x, *self.objective.value(self.x))
 
     def state(self) -> dict:
         """What a checkpoint keeps of this descent: the pixels, the optimizer's state and the best
         picture seen, with its losses (tensors, numbers and dicts only)."""
-        return {"x": self.x.detach().clone(), "opt": self.opt.state_dict(), "best": self.best.clone(),
+        return {"x": self.z.detach().clone(), "opt": self.opt.state_dict(), "best": self.best.clone(),
                 "best_loss": torch.tensor(self.best_loss, dtype=torch.float64),
                 "best_losses": dict(self.best_losses), "seen": self.seen.clone(), "losses": dict(self.losses)}
 
     def restore(self, state: dict) -> None:
         """Go on from a checkpoint's state (see state())."""
         with torch.no_grad():
-            self.x.copy_(state["x"])
+            self.z.copy_(state["x"])
         self.opt.load_state_dict(state["opt"])
         self.best, self.best_loss, self.best_losses = state["best"], float(state["best_loss"]), dict(state["best_losses"])
         self.seen, self.losses = state["seen"], dict(state["losses"])
@@ -76,9 +86,9 @@ class Descent:
         to this size (as crowsonkb's style-transfer-pytorch carries them), not from zero. Adam's
         step m/sqrt(v) is scale-free, so the gradients' other scale at this size does not matter."""
         old = coarser.opt.state
-        if self.optimizer != "adam" or coarser.optimizer != "adam" or not old:
-            return
-        hw = tuple(self.x.shape[-2:])
+        if self.optimizer != "adam" or coarser.optimizer != "adam" or not old or self.z.dim() != 4:
+            return  # (a pyramid's bands have no one size to enlarge them to)
+        hw = tuple(self.z.shape[-2:])
         grow = lambda t: torch.nn.functional.interpolate(t, size=hw, mode="bilinear")  # noqa: E731
         self.opt.state.update(step=old["step"].clone(), exp_avg=grow(old["exp_avg"]),
                               exp_avg_sq=grow(old["exp_avg_sq"]).clamp_min(0))

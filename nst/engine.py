@@ -144,7 +144,8 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
                                   fmt, block=p.blocks[level], on_block=on_block,
                                   **inputs.at_level(tuple(c.shape[-2:]), p.device))
             # 4c. the descent, carrying Adam's moments across levels if asked
-            coarser, descent = descent, Descent(objective, x0.to(p.device), p.optimizers[level], s.lr, p.history)
+            coarser, descent = descent, Descent(objective, x0.to(p.device), p.optimizers[level], s.lr, p.history,
+                                                   s.basis)
             if s.carry_moments and coarser is not None:
                 descent.take_moments(coarser)
             done_here = checkpoints.restore(level, descent)

@@ -15,6 +15,7 @@ CONTENT_LAYERS = ("conv4_2",)
 OPTIMIZERS = ("auto", "adam", "lbfgs", "adam+lbfgs")  # adam+lbfgs: Adam at the coarse levels (in
 # bf16 where it is fast), L-BFGS in fp32 at full size
 INITS = ("noise", "content", "style", "palette")  # palette: the photo in the painting's colours
+BASES = ("pixels", "pyramid")  # what the steps move (nst/basis.py)
 POOLINGS = ("avg", "max")
 COLORS = ("style", "luminance", "histogram")
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -74,6 +75,8 @@ class Settings:
     # and steadier where the picture should stay put (16 shook a masked-out region twice as much)
     carry_moments: bool = False  # Adam's moments carried, enlarged, from each pyramid level to
     # the next instead of restarting from zero (bench/quality.py --methods measures it)
+    basis: str = "pixels"  # what the steps move: 'pixels', or 'pyramid', a Laplacian pyramid's
+    # coefficients (each band moved by its own share of the gradient: the coarse structure at once)
     polish: int = 0  # of the steps, how many L-BFGS fp32 takes at full size after Adam (only
     # with optimizer 'adam': 'auto' in fp32 gives the whole full-size level to L-BFGS already)
     init: str = "content"  # 'noise' (the paper) | 'content' | 'style' | 'palette' (the photo with
@@ -155,7 +158,7 @@ class Settings:
         if self.levels is not None:
             self._validate_levels(need, lim)
         whole("seed", 0, lim.max_seed, "a whole number ")
-        for name, allowed in (("optimizer", OPTIMIZERS), ("init", INITS), ("pooling", POOLINGS),
+        for name, allowed in (("optimizer", OPTIMIZERS), ("init", INITS), ("basis", BASES), ("pooling", POOLINGS),
                               ("colors", COLORS), ("precision", PRECISIONS),
                               ("mask_mode", MASK_MODES)):
             need(getattr(self, name) in allowed,

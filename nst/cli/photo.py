@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the last N steps: fp32 L-BFGS at full size after Adam (default 0)")
     g.add_argument("--carry-moments", action="store_const", const=True,
                    help="carry Adam's moments across pyramid levels instead of restarting them")
+    g.add_argument("--basis", choices=S.BASES, help="what the steps move: the pixels (default) or a "
+                   "Laplacian pyramid's coefficients, which moves the coarse structure at once")
     g.add_argument("--no-pyramid", dest="pyramid", action="store_const", const=False,
                    help="one scale instead of coarse-to-fine")
     g.add_argument("--colors", choices=S.COLORS, help="keep the photo's colours: luminance|histogram")
