@@ -14,21 +14,21 @@ from dataclasses import dataclass
 import torch
 
 from .blocks import MARGIN, tiles
-from .levels import COARSEST, level_optimizers, level_plan, plan_levels, polish_steps
+from .levels import (COARSEST, level_optimizers, level_plan, plan_levels, polish_steps, resolve_basis,
+                     short_start)
 from .settings import DEFAULT_SIZE, DEFAULT_STEPS, Settings
 from .speed import Speed, free_memory, measured, observe, resolve_device
 
 GRID = 32  # planned sizes are multiples of this
 SMALLEST, LARGEST = 128, 4096  # px, long side the planner may choose (callers cap it lower)
 # Steps a picture needs, in full-size equivalents (a pyramid level of a quarter the pixels counts
-# a quarter), at 256 x 256 px, growing almost in proportion to the pixels: a finer picture has
-# more detail to settle. Set by measuring which size ends lowest at a deadline (`bench/quality.py
-# --sweep`, docs/design/time-budgets.md); Adam's keeps its ratio to L-BFGS's of the tables before.
-NEED_AT_256 = {"adam": 11.0, "adam+lbfgs": 7.0, "lbfgs": 7.0, "bf16/adam": 1.0}
-NEED_POWER = {"fp32": 0.9, "bf16": 3.7}  # ... times (pixels / 256^2) to this power, per precision.
-# In bf16 it is steep: on both AVX512-BF16 EPYCs the 45 s and 2 min budgets' larger pictures
-# (640-864 px) ended higher on the paper's objective than 480-576 px ones (bench/README.md), so a
-# longer budget buys steps first and size slowly (15 s: about 480 px, 2 min: about 600 px there)
+# a quarter), at 256 x 256 px, and the power of (pixels / 256^2) they grow by: a finer picture has
+# more detail to settle. Per method (precision/optimizer/basis, the most specific known), set by
+# measuring which size ends lowest at a deadline (`bench/quality.py --sweep`,
+# docs/design/time-budgets.md). In bf16 the growth is steep: a longer budget buys steps first and
+# size slowly, since the larger pictures ended higher on the paper's objective (bench/README.md).
+NEED = {"adam": (11.0, 0.9), "adam+lbfgs": (7.0, 0.9), "lbfgs": (7.0, 0.9),
+        "bf16/adam": (1.0, 3.7), "bf16/adam/pyramid": (6.0, 3.0), "bf16/adam+lbfgs": (6.0, 3.0)}
 FIRST_FRAME = 0.6  # s: the first level is sized so that its set-up and first step take this
 BF16_GAIN = 1.15  # bf16 must be measured this much faster than fp32 to be chosen
 OVERRUN = 1.1  # a budget's tolerance: a given size or steps predicted to need more is refused
@@ -50,21 +50,19 @@ def bf16_faster(sp: Speed, pixels: float = 256 * 256) -> bool:
 
 
 def resolve(settings: Settings, sp: Speed | None = None) -> tuple[torch.device, str, str]:
-    """(device, precision, optimizer) after 'auto'. L-BFGS always runs in fp32: its curvature
-    estimates do not survive bf16 gradient noise (measured: it stalls at 10x the fp32 loss or
-    diverges with a line search).
+    """(device, precision, optimizer) after 'auto'.
 
     precision 'auto' takes bf16 only where this machine's calibration measured it faster than
     fp32. optimizer 'auto' then takes what reached the paper's objective soonest
-    (docs/design/time-budgets.md): with bf16, Adam at every level; in fp32 'adam+lbfgs', Adam at
-    the cheap coarse levels and L-BFGS at full size; one level alone: L-BFGS."""
+    (docs/design/time-budgets.md, bench/README.md): 'adam+lbfgs', Adam at the cheap coarse levels
+    and L-BFGS at full size (in bf16 without a line search, the coarse levels only a short
+    start); one level alone: L-BFGS."""
     device = resolve_device(settings.device)
-    opt, prec = settings.optimizer, settings.precision  # lbfgs + bf16: refused by validate()
+    opt, prec = settings.optimizer, settings.precision
     if prec == "auto":
-        fast = opt != "lbfgs" and bf16_faster(sp or measured(device, settings.weights))
-        prec = "bf16" if fast else "fp32"
+        prec = "bf16" if bf16_faster(sp or measured(device, settings.weights)) else "fp32"
     if opt == "auto":
-        opt = "adam" if prec == "bf16" else "adam+lbfgs" if settings.pyramid else "lbfgs"
+        opt = "adam+lbfgs" if settings.pyramid else "lbfgs"
     return device, prec, opt
 
 
@@ -92,10 +90,11 @@ def most(fits, least: int = 1) -> int:
     return lo
 
 
-def need_steps(optimizer: str, pixels: float, precision: str = "fp32") -> float:
-    """Full-size-equivalent steps a picture of this many pixels needs (see NEED_AT_256)."""
-    k = NEED_AT_256.get(f"{precision}/{optimizer}") or NEED_AT_256.get(optimizer, NEED_AT_256["adam"])
-    return k * (pixels / 256**2) ** NEED_POWER.get(precision, NEED_POWER["fp32"])
+def need_steps(optimizer: str, pixels: float, precision: str = "fp32", basis: str = "pixels") -> float:
+    """Full-size-equivalent steps a picture of this many pixels needs (see NEED)."""
+    keys = (f"{precision}/{optimizer}/{basis}", f"{precision}/{optimizer}", optimizer, "adam")
+    k, power = next(NEED[key] for key in keys if key in NEED)
+    return k * (pixels / 256**2) ** power
 
 
 @dataclass
@@ -115,7 +114,7 @@ def cost(sp: Speed, precision: str, optimizer: str, wh, levels, memory: float | 
     """Predicted seconds of a level plan [(long side, steps)]: each level's steps at its pixels,
     plus its set-up (targets: about one step's forward passes); a level too large for `memory`
     bytes as a blocked level costs."""
-    opts = level_optimizers(optimizer, len(levels), False)
+    opts = level_optimizers(optimizer, len(levels), False, precision)
     total = 0.0
     for (side, n), opt in zip(levels, opts):
         try:
@@ -145,9 +144,11 @@ def plan(settings: Settings, wh: tuple[int, int], seconds: float, sp: Speed | No
     `memory` (bytes) the levels too large for it are costed as blocked levels."""
     sp = sp or measured(settings.device, settings.weights)
     _, precision, optimizer = resolve(settings, sp)
+    basis = resolve_basis(settings.basis, precision, optimizer)
+    short = short_start(basis, precision, optimizer)
 
     def levels(side, n):
-        return plan_levels(side, n, settings.pyramid, coarsest=first_side(sp, precision, wh, side))
+        return plan_levels(side, n, settings.pyramid, first_side(sp, precision, wh, side), short)
 
     def fits(side, n) -> bool:
         return cost(sp, precision, optimizer, wh, levels(side, n), memory) <= seconds
@@ -168,7 +169,7 @@ def plan(settings: Settings, wh: tuple[int, int], seconds: float, sp: Speed | No
             if settings.steps:
                 ok = fits(side, settings.steps)
             else:
-                ok = equivalent(side, fit_steps(side)) >= need_steps(optimizer, side_pixels(wh, side), precision)
+                ok = equivalent(side, fit_steps(side)) >= need_steps(optimizer, side_pixels(wh, side), precision, basis)
             if ok:
                 size = side
                 break
@@ -365,6 +366,7 @@ class RunPlan:
     budgeted: bool  # the deadline is a budget to fill (steps may grow), not only a cap
     blocks: list  # per level: the block side its objective is evaluated by, or None (at once)
     history: int  # L-BFGS's curvature pairs, fewer where memory is short
+    basis: str = "pixels"  # what the steps move: 'pixels' | 'pyramid' (nst/basis.py)
 
     @property
     def channels_last(self) -> bool:
@@ -391,8 +393,9 @@ def plan_run(s: Settings, wh: tuple[int, int], *, started: float, reserve: float
     memory = memory_budget(s, device) if sp is not None else None
     s, p = concrete(s, wh, sp, left, max_size, memory)
     coarsest = first_side(sp, precision, wh, s.size) if p else COARSEST
-    levels = level_plan(wh, s, optimizer, coarsest)
-    optimizers = level_optimizers(optimizer, len(levels), bool(polish_steps(s, optimizer)))
+    basis = resolve_basis(s.basis, precision, optimizer)
+    levels = level_plan(wh, s, optimizer, coarsest, short_start(basis, precision, optimizer))
+    optimizers = level_optimizers(optimizer, len(levels), bool(polish_steps(s, optimizer)), precision)
     blocks, history = [], 100
     for j, (side, _) in enumerate(levels):
         block, hist = _level_memory(sp, precision, optimizers[j], wh, side, memory, s.style_scale)
@@ -401,7 +404,7 @@ def plan_run(s: Settings, wh: tuple[int, int], *, started: float, reserve: float
             block, _ = _level_memory(sp, precision, "adam", wh, side, memory, s.style_scale)
         blocks.append(block)
         history = min(history, hist)
-    return RunPlan(s, device, precision, optimizers, levels, sp, deadline, budgeted, blocks, history)
+    return RunPlan(s, device, precision, optimizers, levels, sp, deadline, budgeted, blocks, history, basis)
 
 
 def _level_memory(sp, precision, optimizer, wh, side, memory, style_scale) -> tuple[int | None, int]:

@@ -138,14 +138,13 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
                 yield framing.frame(x0, descent.best_losses or descent.losses, step, level, 0, schedule,
                                     steering.steered, stage="enlarging")
             # 4b. targets: this level's photo and paintings, made into its objective
-            polishing = p.optimizers[level] == "polish"  # fp32 L-BFGS after Adam: no autocast
             objective = Objective(net, s, c.to(p.device), [im.to(p.device) for im in st], blend,
-                                  tuple(c.shape[-2:]), contextlib.nullcontext if polishing else autocast,
+                                  tuple(c.shape[-2:]), autocast,
                                   fmt, block=p.blocks[level], on_block=on_block,
                                   **inputs.at_level(tuple(c.shape[-2:]), p.device))
             # 4c. the descent, carrying Adam's moments across levels if asked
             coarser, descent = descent, Descent(objective, x0.to(p.device), p.optimizers[level], s.lr, p.history,
-                                                   s.basis)
+                                                   p.basis)
             if s.carry_moments and coarser is not None:
                 descent.take_moments(coarser)
             done_here = checkpoints.restore(level, descent)
@@ -345,8 +344,7 @@ class _Framing:
         p, s = self.p, self.p.settings
         last = len(schedule.levels) - 1
         rate = schedule.rate(level) if level == last else None
-        precision = "fp32" if p.optimizers[last] == "polish" else p.precision
-        peak = p.speed.peak(precision) if p.speed else None
+        peak = p.speed.peak(p.precision) if p.speed else None
         return FrameInfo(
             str(p.device), p.precision, optimizer_name(p.optimizers), tuple(p.optimizers), s.weights,
             s.seed, s.seconds, s.size, self.full_hw[::-1], schedule.total, p.budgeted, stage,

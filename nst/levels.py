@@ -12,16 +12,40 @@ from .settings import Settings
 COARSEST = 128  # px: the pyramid starts here (or at the output size if that is smaller)
 
 
-def plan_levels(size: int, steps: int, pyramid: bool = True, coarsest: int = COARSEST
-                ) -> list[tuple[int, int]]:
-    """[(long side, steps)] from coarse to fine. Each level halves the side down to `coarsest` and
-    gets twice the steps of the next finer one: steps are spent where they are cheap, the fine
-    levels only add detail to an already-painted picture."""
-    if not pyramid or size < 2 * coarsest:
+FIRST_SHARE = 8  # with a short start, the first level takes 1/8 of the steps (about 1% of the time)
+
+
+def resolve_basis(basis: str, precision: str, optimizer: str) -> str:
+    """'auto' is the Laplacian pyramid for Adam in bf16, where it was measured ahead of the pixels
+    (bench/README.md, methods), and the pixels otherwise."""
+    if basis != "auto":
+        return basis
+    return "pyramid" if precision == "bf16" and optimizer == "adam" else "pixels"
+
+
+def short_start(basis: str, precision: str, optimizer: str) -> bool:
+    """Does the full size move the coarse structure itself, so that coarse levels only buy a
+    first frame? On the pyramid basis, and for L-BFGS at full size in bf16: both were measured
+    ahead of the doubling pyramid at the same budget (bench/README.md, methods)."""
+    return basis == "pyramid" or (precision == "bf16" and optimizer in ("lbfgs", "adam+lbfgs"))
+
+
+def plan_levels(size: int, steps: int, pyramid: bool = True, coarsest: int = COARSEST,
+                short: bool = False) -> list[tuple[int, int]]:
+    """[(long side, steps)] from coarse to fine. Each level halves the side down to `coarsest`
+    and gets twice the steps of the next finer one: steps are spent where they are cheap, the
+    fine levels only add detail to an already-painted picture. With a `short` start (see
+    short_start) the steps at full size move the coarse structure themselves: a first level at
+    the coarsest size takes 1/FIRST_SHARE of the steps (a painted first frame within moments),
+    the full size the rest."""
+    if not pyramid or size < 2 * coarsest or steps < 2:
         return [(size, steps)]
     sizes = [size]
     while sizes[-1] // 2 >= coarsest:
         sizes.append(sizes[-1] // 2)
+    if short:
+        first = max(1, steps // FIRST_SHARE)
+        return [(sizes[-1], first), (size, steps - first)]
     sizes = sizes[::-1][-steps:]  # fewer steps than levels: keep the finest ones
     shares = [2.0 ** (len(sizes) - 1 - i) for i in range(len(sizes))]
     counts = [max(1, math.floor(steps * s / sum(shares))) for s in shares]
@@ -39,8 +63,8 @@ def polish_steps(s: Settings, optimizer: str) -> int:
     return max(0, min(int(s.polish), s.steps - 1))
 
 
-def level_plan(content_size: tuple[int, int], s: Settings, optimizer: str, coarsest: int = COARSEST
-               ) -> list[tuple[int, int]]:
+def level_plan(content_size: tuple[int, int], s: Settings, optimizer: str, coarsest: int = COARSEST,
+               short: bool = False) -> list[tuple[int, int]]:
     """[(long side, steps)] this run will really take for a content image of `content_size`
     (w, h): s.levels as given, else plan_levels() without the levels too thin for the deepest
     layer (their steps go to the finest level), then the polish. Raises ValueError when even
@@ -56,19 +80,22 @@ def level_plan(content_size: tuple[int, int], s: Settings, optimizer: str, coars
         return [tuple(lv) for lv in s.levels]
     polish = polish_steps(s, optimizer)
     main = s.steps - polish
-    levels = [lv for lv in plan_levels(s.size, main, s.pyramid, coarsest) if short_at(lv[0]) >= short_min]
+    levels = [lv for lv in plan_levels(s.size, main, s.pyramid, coarsest, short) if short_at(lv[0]) >= short_min]
     if sum(n for _, n in levels) < main:
         levels[-1] = (levels[-1][0], levels[-1][1] + main - sum(n for _, n in levels))
     return levels + [(s.size, polish)] * bool(polish)
 
 
-def level_optimizers(optimizer: str, n_levels: int, polish: bool) -> list[str]:
+def level_optimizers(optimizer: str, n_levels: int, polish: bool, precision: str = "fp32") -> list[str]:
     """The optimizer of each level: 'adam', 'lbfgs' (with a line search: it may start from noise)
     or 'polish' (L-BFGS as the textbook runs it, after Adam has painted the picture): the
     explicit polish level after Adam, or the finest level of 'adam+lbfgs' (its only one, when the
-    picture is too small for a pyramid: the sized first step makes a line search unnecessary)."""
+    picture is too small for a pyramid: the sized first step makes a line search unnecessary).
+    In bf16 every L-BFGS level is a 'polish': a line search there was measured to diverge."""
     if optimizer == "adam+lbfgs":
         return ["adam"] * (n_levels - 1) + ["polish"]
+    if optimizer == "lbfgs" and precision == "bf16":
+        return ["polish"] * n_levels
     return [optimizer] * (n_levels - polish) + ["polish"] * polish
 
 

@@ -119,6 +119,13 @@ def grain_loss(x: torch.Tensor, g_max: float, m: torch.Tensor | None = None) -> 
     return torch.where(e <= 1, e.pow(2), 2 * e - 1)
 
 
+def range_loss(x: torch.Tensor, lo: float = 0.0, hi: float = 255.0) -> torch.Tensor:
+    """Out-of-range pixels (not in the paper): L_range(x) = 1/D sum_k max(0, x_k - hi)^2 +
+    max(0, lo - x_k)^2, D = 3 H W. A picture is shown clipped to lo..hi, so L-BFGS's unconstrained
+    pixels are held there; zero inside the range (Adam's clamped pictures never feel it)."""
+    return ((x - hi).clamp_min(0).pow(2).sum() + (lo - x).clamp_min(0).pow(2).sum()) / x[0].numel()
+
+
 def temporal_loss(x: torch.Tensor, warped: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     """Short-term temporal loss (Ruder, Dosovitskiy & Brox 2016, "Artistic style transfer for
     videos", eq. 6): L_temporal(x, w, c) = 1/D sum_k c_k (x_k - w_k)^2, with w the previous painted

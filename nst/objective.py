@@ -14,7 +14,7 @@ import torch
 from . import images, masks
 from .blocks import tiles
 from .losses import (content_loss, grain, grain_loss, gram, guided_gram, guided_style_loss, style_loss,
-                     temporal_loss, total_loss, tv_loss)
+                     range_loss, temporal_loss, total_loss, tv_loss)
 from .settings import Settings
 from .vgg import pools_before
 
@@ -24,6 +24,7 @@ REF_AREA = 512 * 512 * 2 // 3
 # of what a finished picture's whole objective does, so the cap holds within a few per cent even
 # through Adam's first steps at a level, which move every pixel by about lr (bench/quality.py)
 GRAIN_STIFFNESS = 1e7
+RANGE_STIFFNESS = 1e5  # x beta, per mean squared grey level outside 0..255
 
 
 class Objective:
@@ -174,13 +175,15 @@ class Objective:
 
     def _pixel_terms(self, xp: torch.Tensor) -> torch.Tensor:
         """The terms of L that need no network: total variation, the grain cap (within the brush
-        with a mask in mode 'inside') and the temporal loss."""
+        with a mask in mode 'inside'), the temporal loss and the range (what the visitor sees is
+        clipped: unclipped, L-BFGS's picture measured 1.2x its own objective once shown)."""
         zero = xp.new_zeros(())
         tv = tv_loss(xp) if self.s.tv_weight else zero
         Lg = zero if self.grain_max is None else grain_loss(xp, self.grain_max, self.keep and self.keep[0])
         Lt = sum((temporal_loss(xp, w, c) for w, c in self.temporal), zero)
         return total_loss(zero, zero, 0.0, 0.0, tv, self.s.tv_weight, Lt, self.gamma, Lg,
-                          GRAIN_STIFFNESS * self.beta if self.grain_max is not None else 0.0)
+                          GRAIN_STIFFNESS * self.beta if self.grain_max is not None else 0.0
+                          ) + RANGE_STIFFNESS * self.beta * range_loss(xp)
 
     # ------------------------------------------------------------------------ by blocks
     def _by_blocks(self, x: torch.Tensor, gradient: bool):

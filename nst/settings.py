@@ -12,10 +12,11 @@ LAYERS = tuple(
 STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 CONTENT_LAYERS = ("conv4_2",)
 
-OPTIMIZERS = ("auto", "adam", "lbfgs", "adam+lbfgs")  # adam+lbfgs: Adam at the coarse levels (in
-# bf16 where it is fast), L-BFGS in fp32 at full size
+OPTIMIZERS = ("auto", "adam", "lbfgs", "adam+lbfgs")  # adam+lbfgs: Adam at the coarse levels, L-BFGS
+# at full size (both in the run's arithmetic)
 INITS = ("noise", "content", "style", "palette")  # palette: the photo in the painting's colours
-BASES = ("pixels", "pyramid")  # what the steps move (nst/basis.py)
+BASES = ("auto", "pixels", "pyramid")  # what the steps move (nst/basis.py); auto: the pyramid
+# for Adam in bf16 (measured ahead there), the pixels otherwise
 POOLINGS = ("avg", "max")
 COLORS = ("style", "luminance", "histogram")
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -69,15 +70,16 @@ class Settings:
     levels: tuple | None = None  # ((long side, steps), ...) coarse to fine: a run's exact level
     # plan, as its final frame reports it (info['plan']), to repeat that run exactly
     seed: int = 0
-    optimizer: str = "auto"  # 'adam' | 'lbfgs' | 'auto': Adam with bf16; in fp32 Adam at the
-    # coarse pyramid levels and L-BFGS at full size (L-BFGS alone without a pyramid)
+    optimizer: str = "auto"  # 'adam' | 'lbfgs' | 'adam+lbfgs' | 'auto': Adam at the coarse pyramid
+    # levels and L-BFGS at full size (L-BFGS alone without a pyramid); in bf16 L-BFGS has no line search
     lr: float = 8.0  # Adam step, 0..255 px units: within 2% of 16 on the paper's objective,
     # and steadier where the picture should stay put (16 shook a masked-out region twice as much)
     carry_moments: bool = False  # Adam's moments carried, enlarged, from each pyramid level to
     # the next instead of restarting from zero (bench/quality.py --methods measures it)
-    basis: str = "pixels"  # what the steps move: 'pixels', or 'pyramid', a Laplacian pyramid's
-    # coefficients (each band moved by its own share of the gradient: the coarse structure at once)
-    polish: int = 0  # of the steps, how many L-BFGS fp32 takes at full size after Adam (only
+    basis: str = "auto"  # what the steps move: 'pixels', or 'pyramid', a Laplacian pyramid's
+    # coefficients (each band moved by its own share of the gradient: the coarse structure at once,
+    # so a run needs no coarse-to-fine levels but a short first one); 'auto': see BASES
+    polish: int = 0  # of the steps, how many L-BFGS takes at full size after Adam (only
     # with optimizer 'adam': 'auto' in fp32 gives the whole full-size level to L-BFGS already)
     init: str = "content"  # 'noise' (the paper) | 'content' | 'style' | 'palette' (the photo with
     # the painting's colour mean and covariance)
@@ -163,10 +165,6 @@ class Settings:
                               ("mask_mode", MASK_MODES)):
             need(getattr(self, name) in allowed,
                  f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
-        # L-BFGS's curvature estimates do not survive bf16 gradient noise (it stalls at 10x the
-        # fp32 loss, or diverges with a line search), so it always runs in fp32.
-        need(not (self.optimizer == "lbfgs" and self.precision == "bf16"),
-             "L-BFGS needs fp32 (it diverges under bf16); use optimizer='adam' with bf16")
         number("lr", *lim.lr, low_open=lim.lr[0] == 0)
         number("content_weight")
         number("style_weight")

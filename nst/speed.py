@@ -97,12 +97,12 @@ def flops_per_step(h: int, w: int, deepest: str = "conv5_1") -> float:
 # ---------------------------------------------------------------------------- the model
 def curve_key(precision: str, optimizer: str) -> str:
     """The one mapping from a level's optimizer to the curve its steps are filed under and
-    predicted from. 'adam' steps run in the run's precision; 'polish' (L-BFGS, one evaluation a
-    step) always in fp32; 'lbfgs' (a strong-Wolfe line search, up to 20 evaluations a step) has
+    predicted from. 'adam' and 'polish' (L-BFGS, one evaluation a step) run in the run's
+    precision; 'lbfgs' (a strong-Wolfe line search, up to 20 evaluations a step, fp32 only) has
     a curve of its own, so its dearer steps never skew the plan of the others."""
     if optimizer == "adam":
         return f"{precision}/adam"
-    return "fp32/lbfgs" if optimizer == "polish" else "fp32/lbfgs-search"
+    return f"{precision}/lbfgs" if optimizer == "polish" else "fp32/lbfgs-search"
 
 
 @dataclass
@@ -165,6 +165,8 @@ class Speed:
         curve = self.curves.get(key)
         if curve is None and key == "fp32/lbfgs-search":  # not observed yet: as a one-evaluation step
             curve = self.curves.get("fp32/lbfgs")
+        if curve is None and key == "bf16/lbfgs":  # not observed yet: one evaluation, as Adam's
+            curve = self.curves.get("bf16/adam")
         if curve is None:
             raise ValueError(f"{precision} was not measured on this device, so a time budget cannot "
                              f"be planned in it; use precision auto or fp32")

@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from . import engine, flow, images
-from .budget import plan
+from .budget import plan, resolve
 from .settings import DEFAULT_SIZE, Settings
 
 FIRST = 3.0  # the first frame's share of the time (or steps) against a later frame's one
@@ -214,6 +214,16 @@ def keyframes(n: int, workers: int) -> list[int]:
     return [round(i * n / chunks) for i in range(chunks)]
 
 
+def frame_method(s: Settings) -> Settings:
+    """A clip's optimizer where `s` leaves it to auto: in bf16, Adam on the pixels, not a single
+    photo's L-BFGS. A later frame's few warm-started steps and a revealed box's short run from
+    the photo need every pixel moving from the first step, as Adam's do; L-BFGS left what a pan
+    brought in nearer the photo (tests/test_video.py)."""
+    if s.optimizer != "auto" or s.basis != "auto" or resolve(s)[1] != "bf16":
+        return s
+    return s.replace(optimizer="adam", basis="pixels", precision="bf16")
+
+
 def paint_clip(frames: Sequence[Image.Image], styles, settings: Settings | None = None, *,
                seconds: float | None = None, steps: int | None = None, started: float | None = None,
                cancel: threading.Event | None = None, workers: int = 1, limit: float | None = None,
@@ -230,7 +240,7 @@ def paint_clip(frames: Sequence[Image.Image], styles, settings: Settings | None 
     styles = list(styles)
     if not frames:
         raise ValueError("the clip has no frames")
-    s.validate(n_styles=len(styles))
+    s = frame_method(s.validate(n_styles=len(styles)))
     started = time.perf_counter() if started is None else started
     cap = None if limit is None else started + limit
     n = len(frames)

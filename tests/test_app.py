@@ -146,7 +146,6 @@ def test_cancel_ends_the_run_and_frees_the_device(server, images, monkeypatch):
 
 @pytest.mark.parametrize("params, words", [
     (dict(w_conv1_1=0, w_conv2_1=0, w_conv3_1=0, w_conv4_1=0, w_conv5_1=0), "style layer"),
-    (dict(optimizer="lbfgs", precision="bf16"), "L-BFGS"),
     (dict(size=32), "size"),
 ])
 def test_bad_parameters_get_a_readable_error(server, images, params, words):
@@ -347,11 +346,9 @@ def test_the_documented_curl_example_paints(server, tmp_path):
     assert sum(e.startswith("generating") for e in events) >= 3  # frames streamed before it
 
 
-def test_settings_validate_holds_the_servers_caps_and_the_lbfgs_rule():
+def test_settings_validate_holds_the_servers_caps():
     from nst import Settings
     from nst.settings import Limits
-    with pytest.raises(ValueError, match="L-BFGS needs fp32"):
-        Settings(optimizer="lbfgs", precision="bf16").validate()
     with pytest.raises(ValueError, match="from 16 to 300"):
         Settings(size=512).validate(limits=Limits(max_size=300))
     with pytest.raises(ValueError, match="tv_weight must be at most 10"):

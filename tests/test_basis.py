@@ -53,5 +53,5 @@ def test_a_run_on_the_pyramid_paints_the_style(photo, painting, optimizer):
 
 
 def test_an_unknown_basis_is_refused_in_words():
-    with pytest.raises(ValueError, match="basis must be one of pixels, pyramid"):
+    with pytest.raises(ValueError, match="basis must be one of auto, pixels, pyramid"):
         Settings(basis="wavelets").validate()

@@ -15,7 +15,7 @@ from speeds import fake_speed, installed
 def test_bf16_only_where_it_was_measured_faster():
     emulated, real = fake_speed(fp32=0.5, bf16=2.0), fake_speed(fp32=0.5, bf16=0.25)
     assert budget.resolve(Settings(device="cpu"), emulated)[1:] == ("fp32", "adam+lbfgs")
-    assert budget.resolve(Settings(device="cpu"), real)[1:] == ("bf16", "adam")
+    assert budget.resolve(Settings(device="cpu"), real)[1:] == ("bf16", "adam+lbfgs")
     # a gain inside the noise is not worth bf16's rounding
     assert budget.resolve(Settings(device="cpu"), fake_speed(fp32=0.5, bf16=0.48))[1] == "fp32"
 

@@ -66,8 +66,6 @@ def test_weights_default_from_environment(monkeypatch):
     (["photo.png", "painting.jpg", "--size", "big"], "invalid int value: 'big'"),
     (["photo.png", "painting.jpg", "--style-blend", "1,2"], "style_blend has 2 weights for 1"),
     (["photo.png", "painting.jpg", "--alpha", "1", "--beta", "2", "--ratio", "3"], "at most two"),
-    (["photo.png", "painting.jpg", "--optimizer", "lbfgs", "--precision", "bf16", "--size", "16",
-      "--steps", "1"], "L-BFGS needs fp32"),
     (["photo.png", "painting.jpg", "--weights", "nowhere.safetensors"], "does not exist"),
     (["photo.png", "painting.jpg", "--timelapse", "run.gif"], "use a .webp file for the time-lapse"),
     (["photo.png", "painting.jpg", "--mask", "nomask.png"], "no mask file at 'nomask.png'"),

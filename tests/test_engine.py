@@ -113,7 +113,6 @@ def test_cancel_ends_after_the_current_step_with_the_best_image(photo, painting,
     (dict(style_blend=(0.5, 0.5)), r"style_blend has 2 weights for 1 style images"),
     (dict(layer_weights=(1.0, 2.0)), r"layer_weights has 2 values for 5 style layers"),
     (dict(colors="sepia"), r"colors must be one of style, luminance, histogram"),
-    (dict(optimizer="lbfgs", precision="bf16"), r"L-BFGS needs fp32"),
     (dict(content_weight=-1.0), r"content_weight must be a finite number >= 0"),
     (dict(lr=float("nan")), r"lr must be a finite number"),
 ])
@@ -147,15 +146,20 @@ def test_a_palette_start_is_the_photo_in_the_paintings_colours(photo, painting):
     assert abs(np.corrcoef(grey(x0), grey(c))[0, 1]) > 0.6  # the photo's structure (colours remapped)
 
 
-def test_adam_coarse_then_fp32_lbfgs_at_full_size_in_bf16(photo, painting):
-    """optimizer 'adam+lbfgs' with bf16: Adam's levels in bf16, the full-size level L-BFGS in fp32
-    (the polish level runs without autocast), never refused as L-BFGS in bf16 is."""
+@pytest.mark.parametrize("optimizer", ["adam+lbfgs", "lbfgs"])
+def test_lbfgs_in_bf16_paints_without_a_line_search(photo, painting, optimizer):
+    """L-BFGS in bf16: every L-BFGS level one evaluation a step (a line search there diverged),
+    and the picture takes the style; its unconstrained pixels are held in 0..255 by the range
+    term, so the picture shown (clipped) is the one the objective judged."""
     from nst.levels import level_optimizers
 
-    assert level_optimizers("adam+lbfgs", 3, False) == ["adam", "adam", "polish"]
-    s = Settings(size=64, steps=12, optimizer="adam+lbfgs", precision="bf16").validate()
-    last = run(photo, painting, s)  # 64 px is one level: L-BFGS alone, in fp32
-    assert last.info.optimizers == ("polish",) and np.isfinite(last.losses["total"])
+    assert level_optimizers("adam+lbfgs", 3, False, "bf16") == ["adam", "adam", "polish"]
+    assert level_optimizers("lbfgs", 2, False, "bf16") == ["polish", "polish"]
+    s = Settings(size=64, steps=20, optimizer=optimizer, precision="bf16").validate()
+    last = run(photo, painting, s)  # 64 px is one level: L-BFGS alone
+    assert last.info.optimizers == ("polish",) and last.info.precision == "bf16"
+    ours = paper_losses(last.image, photo, painting)["style"]
+    assert ours < 0.5 * paper_losses(photo.resize(last.image.size), photo, painting)["style"]
 
 
 def test_pyramid_spends_steps_coarse_to_fine():
@@ -167,7 +171,7 @@ def test_pyramid_spends_steps_coarse_to_fine():
 
 
 def test_lbfgs_in_fp32_paints_too(photo, painting):
-    s = Settings(size=32, steps=15, optimizer="lbfgs")
+    s = Settings(size=32, steps=15, optimizer="lbfgs", precision="fp32")
     out = run(photo, painting, s)
     assert out.info.optimizer == "lbfgs" and out.info.precision == "fp32"
     ours = paper_losses(out.image, photo, painting)["style"]
@@ -183,7 +187,7 @@ def test_lbfgs_with_its_line_search_paints_a_large_picture_from_the_photo():
     photo = Image.open(EXAMPLES / "photos" / "chelsea.jpg")
     painting = Image.open(EXAMPLES / "styles" / "starry_night.jpg")
     layers = ("conv2_1",)
-    s = Settings(size=512, steps=4, pyramid=False, optimizer="lbfgs", init="content",
+    s = Settings(size=512, steps=4, pyramid=False, optimizer="lbfgs", init="content", precision="fp32",
                  content_layers=layers, style_layers=layers)
     out = run(photo, painting, s)
     assert out.image.size == (512, 341) and out.info.optimizer == "lbfgs"

@@ -99,3 +99,17 @@ def test_one_region_over_everything_is_the_plain_style_loss():
     guided = guided_style_loss([{"l": guided_gram(F, ones)}], [({"l": ones}, {"l": float(M)}, {"l": A})],
                                {"l": 0.7}, {"l": (N, M)})
     assert torch.allclose(plain, guided)
+
+
+def test_the_range_term_is_zero_inside_and_pulls_back_what_leaves_it():
+    from nst.losses import range_loss
+    inside = torch.full((1, 3, 4, 4), 128.0)
+    assert float(range_loss(inside)) == 0.0
+    x = inside.clone()
+    x[0, 0, 0, 0], x[0, 1, 1, 1] = 265.0, -5.0
+    x.requires_grad_(True)
+    L = range_loss(x)
+    assert float(L.detach()) == pytest.approx((100 + 25) / 48)
+    L.backward()
+    assert x.grad[0, 0, 0, 0] > 0 and x.grad[0, 1, 1, 1] < 0  # descent moves both back in
+    assert int((x.grad != 0).sum()) == 2

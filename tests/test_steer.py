@@ -122,7 +122,7 @@ def test_a_change_carries_over_to_the_next_pyramid_level(photo, painting):
     """The finer level builds a new objective from the Settings; the knob set during the coarse
     level must still hold there (one change, reported once). Read from the frames' losses:
     total = alpha L_content + beta L_style, so alpha = (total - beta L_style) / L_content."""
-    s = Settings(size=256, steps=6, frame_every=1, style_weight=100)
+    s = Settings(size=256, steps=6, frame_every=1, style_weight=100, optimizer="adam", basis="pixels")
 
     def alpha_at_fine_level(change):
         controls, seen = Controls(), []

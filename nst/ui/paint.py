@@ -160,8 +160,6 @@ def _preset_choices(photo=None, optimizer="auto", precision="auto", pyramid=True
         wh = refusals.picture("the photo", photo, max_side=limits.WORK_SIDE).size if photo else wh
     s = Settings(optimizer=optimizer if optimizer in OPTIMIZERS else "auto",
                  precision=precision if precision in PRECISIONS else "auto", pyramid=bool(pyramid))
-    if s.optimizer == "lbfgs" and s.precision == "bf16":
-        s = s.replace(precision="fp32")
     return [(f"{name.capitalize()} · {t:g} s · {limits.planned(name, wh, s).size} px here", name)
             for name, t in PRESETS.items()]
 
@@ -375,10 +373,10 @@ def _advanced(ui: dict):
         with gr.Row():
             ui["optimizer"] = gr.Radio(list(OPTIMIZERS), value=API_DEFAULTS["optimizer"],
                                        label="Optimiser", min_width=160,
-                                       info="the paper: L-BFGS; auto = Adam where 16-bit is fast")
+                                       info="the paper: L-BFGS; auto = Adam coarse, L-BFGS at full size")
             ui["precision"] = gr.Radio(list(PRECISIONS), value=API_DEFAULTS["precision"],
                                        label="Arithmetic", min_width=160,
-                                       info="bf16 is about twice as fast on capable hardware; L-BFGS needs fp32")
+                                       info="bf16 is two to three times as fast on capable hardware")
         with gr.Row():
             ui["lr"] = gr.Slider(*lim.lr, API_DEFAULTS["lr"], step=0.1, label="Adam step size", min_width=160,
                                  info="how far each step moves the pixels (0-255 scale)")
