@@ -47,7 +47,7 @@ class FrameInfo:
     stage: str  # 'painting', or 'enlarging': the picture was just enlarged to the next level's size
     plan: tuple  # ((long side, steps), ...) the levels as planned now
     taken: tuple  # ((long side, steps), ...) the levels as run so far: repeats the run exactly
-    polish: int  # steps of the final fp32 L-BFGS level after Adam
+    polish: int  # steps of the final L-BFGS level after Adam
     cut: bool  # a hard limit took steps away
     left: float  # seconds to the final frame, as the engine predicts it
     deadline: float | None  # seconds from the start to the final frame, if a deadline was set

@@ -46,7 +46,7 @@ def recon_settings(**changes) -> Settings:
 
     At this size L-BFGS reaches a far lower loss than Adam in the same steps (measured: content
     from conv1_1 after 100 steps is within 4.5 grey levels of the photo, Adam's within 31), and
-    L-BFGS needs fp32 (under bf16 it stalls or diverges). No grain cap: a reconstruction shows
+    its line search needs fp32 (under bf16 it diverged). No grain cap: a reconstruction shows
     what a layer keeps, the paper's objective alone."""
     base = Settings(size=128, steps=100, optimizer="lbfgs", precision="fp32", pyramid=False,
                     frame_every=10, grain=None)

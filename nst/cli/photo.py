@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--levels", type=_levels, metavar="SIDExSTEPS,...", help="the exact pyramid plan, "
                    "e.g. 144x21,288x9, as a run's last line reports it, to repeat that run")
     g.add_argument("--seed", type=int, help="random seed: same seed, same picture")
-    g.add_argument("--optimizer", choices=S.OPTIMIZERS, help="auto: adam with bf16, else lbfgs")
+    g.add_argument("--optimizer", choices=S.OPTIMIZERS, help="auto: adam coarse, lbfgs at full size")
     g.add_argument("--lr", type=float, help="Adam step size in 0..255 pixel units")
     g.add_argument("--init", choices=S.INITS, help="start image (the paper: noise)")
     g.add_argument("--pooling", choices=S.POOLINGS, help="the paper uses avg")
@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--grain", type=float, metavar="X", help="hold the picture's grain to at most X times "
                    "the painting's own (default 1; 0: no cap, the paper's objective alone)")
     g.add_argument("--polish", type=int, metavar="N",
-                   help="the last N steps: fp32 L-BFGS at full size after Adam (default 0)")
+                   help="the last N steps: L-BFGS at full size after Adam (default 0)")
     g.add_argument("--carry-moments", action="store_const", const=True,
                    help="carry Adam's moments across pyramid levels instead of restarting them")
     g.add_argument("--basis", choices=S.BASES, help="what the steps move: the pixels (default) or a "

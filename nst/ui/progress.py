@@ -75,13 +75,8 @@ def _rate(i: FrameInfo) -> str:
     same precision."""
     if not i.flops_per_s:
         return ""
-    mfu = f" ({i.mfu:.0%} of its {_full_size_precision(i)} matmul peak)" if i.mfu else ""
+    mfu = f" ({i.mfu:.0%} of its {i.precision} matmul peak)" if i.mfu else ""
     return f" · {i.flops_per_s / 1e9:.0f} GFLOP/s{mfu}"
-
-
-def _full_size_precision(i: FrameInfo) -> str:
-    """The precision the full-size level ran in (a polish after bf16 Adam runs in fp32)."""
-    return "fp32" if i.optimizers[-1] == "polish" else i.precision
 
 
 def _seconds(s: float) -> str:
