@@ -159,9 +159,14 @@ def test_on_a_phone_the_live_box_fits_its_picture(server, browser, tmp_path):  #
     page.click("#paint")
     page.wait_for_function("/step [1-9]/.test(document.querySelector('#status').innerText)", timeout=60_000)
     page.wait_for_timeout(1500)
-    box, picture = page.evaluate("""() => { const l = document.querySelector('#live'), i = l.querySelector('img');
+    # measured once a frame is decoded: the live picture's source changes with every frame, and
+    # a frame still loading has no natural size
+    measured = page.wait_for_function("""() => { const l = document.querySelector('#live'), i = l.querySelector('img');
+        if (!i || !i.complete || !i.naturalWidth) return null;
         const r = i.getBoundingClientRect();  // the picture as drawn: contained in the img element's box
-        return [l.getBoundingClientRect().height, Math.min(r.height, r.width * i.naturalHeight / i.naturalWidth)]; }""")
+        return [l.getBoundingClientRect().height, Math.min(r.height, r.width * i.naturalHeight / i.naturalWidth)]; }""",
+                                      timeout=30_000)
+    box, picture = measured.json_value()
     assert box <= picture + 8, f"the live box is {box:.0f} px tall around a {picture:.0f} px picture"
     page.screenshot(path=str(screenshots(tmp_path) / "phone-painting.png"))
     page.click("#stop")
