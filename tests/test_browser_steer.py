@@ -44,7 +44,8 @@ def test_moving_alpha_beta_steers_the_running_picture(server, browser):  # noqa:
     assert "Painting" in text  # the run goes on: no restart, no stop
     page.wait_for_function(f"(() => {{ const m = /step (\\d+)/.exec(document.querySelector('#status')"
                            f".innerText); return m && +m[1] > {since + 2}; }})()", timeout=60_000)
-    assert "photo against painting → 10^1.0" in page.inner_text("#status") and _step(page) > since
+    # the steps went on (waited for above); the status may now be a level change's, with no step
+    assert "photo against painting → 10^1.0" in page.inner_text("#status")
     page.click("#stop")
     page.wait_for_selector("#status :text('Stopped')", timeout=60_000)
     assert f"photo against painting → 10^1.0 from step {since}" in page.inner_text("#status")  # kept in the end
