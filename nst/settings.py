@@ -80,7 +80,7 @@ class Settings:
     # coefficients (each band moved by its own share of the gradient: the coarse structure at once,
     # so a run needs no coarse-to-fine levels but a short first one); 'auto': see BASES
     polish: int = 0  # of the steps, how many L-BFGS takes at full size after Adam (only
-    # with optimizer 'adam': 'auto' in fp32 gives the whole full-size level to L-BFGS already)
+    # with optimizer 'adam': 'auto' gives the whole full-size level to L-BFGS already)
     init: str = "content"  # 'noise' (the paper) | 'content' | 'style' | 'palette' (the photo with
     # the painting's colour mean and covariance)
     pooling: str = "avg"  # the paper replaces max pooling by average pooling

@@ -95,6 +95,11 @@ def flops_per_step(h: int, w: int, deepest: str = "conv5_1") -> float:
 
 
 # ---------------------------------------------------------------------------- the model
+# a curve not observed yet is predicted from its nearest one: a line-search step as a
+# one-evaluation step, bf16 L-BFGS's one evaluation as bf16 Adam's
+UNTIMED = {"fp32/lbfgs-search": "fp32/lbfgs", "bf16/lbfgs": "bf16/adam"}
+
+
 def curve_key(precision: str, optimizer: str) -> str:
     """The one mapping from a level's optimizer to the curve its steps are filed under and
     predicted from. 'adam' and 'polish' (L-BFGS, one evaluation a step) run in the run's
@@ -163,10 +168,8 @@ class Speed:
         many pixels. ValueError (a sentence) for bf16 where it was never measured."""
         key = curve_key(precision, optimizer)
         curve = self.curves.get(key)
-        if curve is None and key == "fp32/lbfgs-search":  # not observed yet: as a one-evaluation step
-            curve = self.curves.get("fp32/lbfgs")
-        if curve is None and key == "bf16/lbfgs":  # not observed yet: one evaluation, as Adam's
-            curve = self.curves.get("bf16/adam")
+        if curve is None and key in UNTIMED:
+            curve = self.curves.get(UNTIMED[key])
         if curve is None:
             raise ValueError(f"{precision} was not measured on this device, so a time budget cannot "
                              f"be planned in it; use precision auto or fp32")
