@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import torch
 
 from .blocks import MARGIN, tiles
-from .levels import (COARSEST, level_optimizers, level_plan, plan_levels, polish_steps, resolve_basis,
-                     short_start)
+from .levels import (COARSEST, coarse_cap, level_optimizers, level_plan, plan_levels, polish_steps,
+                     resolve_basis, short_start)
 from .settings import DEFAULT_SIZE, DEFAULT_STEPS, Settings
 from .speed import Speed, free_memory, measured, observe, resolve_device
 
@@ -30,11 +30,16 @@ SMALLEST, LARGEST = 128, 4096  # px, long side the planner may choose (callers c
 # For bf16 L-BFGS the need is a wall at a long side near 512 px whatever the shape (BY_SIDE: it
 # counts side^2, not pixels): its 2 min 576 px pictures ended 27 % higher on the 512 px judge than
 # its 45 s 512 px ones with 2.3x the steps, and on a square photo its 448 px one 15 % higher than
-# bf16 Adam's 512 px one.
+# bf16 Adam's 512 px one. In fp32 Adam-then-L-BFGS's wall is steeper, at 512 px on the judge's
+# side (a few steps there: 4 at 512 px, 152 at 544 px): on the AVX2 EPYC its 512 px pictures
+# ended lowest at 15, 45 and 120 s alike, with 4 full-size steps at 15 s (448 px: 7 % higher;
+# 544 px at 45 s: 14 % higher; 672 px at 2 min: 84 % higher).
 NEED = {"adam": (11.0, 0.9), "adam+lbfgs": (7.0, 0.9), "lbfgs": (7.0, 0.9),
+        "fp32/adam+lbfgs": (4.0 / 2.0**60, 30.0),
         "bf16/adam": (1.0, 3.7), "bf16/adam/pyramid": (6.0, 3.0),
         "bf16/adam+lbfgs": (9e-5, 10.0), "bf16/lbfgs": (9e-5, 10.0)}
-BY_SIDE = {"bf16/adam+lbfgs", "bf16/lbfgs"}
+BY_SIDE = {"fp32/adam+lbfgs", "bf16/adam+lbfgs", "bf16/lbfgs"}
+LEAST_STEPS = 4.0  # full-size-equivalent steps any planned picture gets, however steep its wall
 FIRST_FRAME = 0.6  # s: the first level is sized so that its set-up and first step take this
 BF16_GAIN = 1.15  # bf16 must be measured this much faster than fp32 to be chosen
 OVERRUN = 1.1  # a budget's tolerance: a given size or steps predicted to need more is refused
@@ -105,7 +110,7 @@ def need_steps(optimizer: str, pixels: float, precision: str = "fp32", basis: st
     k, power = NEED[key]
     if key in BY_SIDE and side is not None:
         pixels = side * side
-    return k * (pixels / 256**2) ** power
+    return max(LEAST_STEPS, k * (pixels / 256**2) ** power)
 
 
 @dataclass
@@ -159,7 +164,8 @@ def plan(settings: Settings, wh: tuple[int, int], seconds: float, sp: Speed | No
     short = short_start(basis, precision, optimizer)
 
     def levels(side, n):
-        return plan_levels(side, n, settings.pyramid, first_side(sp, precision, wh, side), short)
+        return plan_levels(side, n, settings.pyramid, first_side(sp, precision, wh, side), short,
+                           coarse_cap(optimizer))
 
     def fits(side, n) -> bool:
         return cost(sp, precision, optimizer, wh, levels(side, n), memory) <= seconds
@@ -405,7 +411,8 @@ def plan_run(s: Settings, wh: tuple[int, int], *, started: float, reserve: float
     s, p = concrete(s, wh, sp, left, max_size, memory)
     coarsest = first_side(sp, precision, wh, s.size) if p else COARSEST
     basis = resolve_basis(s.basis, precision, optimizer)
-    levels = level_plan(wh, s, optimizer, coarsest, short_start(basis, precision, optimizer))
+    levels = level_plan(wh, s, optimizer, coarsest, short_start(basis, precision, optimizer),
+                        coarse_cap(optimizer))
     optimizers = level_optimizers(optimizer, len(levels), bool(polish_steps(s, optimizer)), precision)
     blocks, history = [], 100
     for j, (side, _) in enumerate(levels):

@@ -13,6 +13,8 @@ COARSEST = 128  # px: the pyramid starts here (or at the output size if that is 
 
 
 FIRST_SHARE = 8  # with a short start, the first level takes 1/8 of the steps (about 1% of the time)
+COARSE_STEPS = 16  # with L-BFGS at full size after a doubling pyramid: the most steps the level
+# below full size takes (each coarser one twice as many); past them the coarse levels had settled
 
 
 def resolve_basis(basis: str, precision: str, optimizer: str) -> str:
@@ -30,14 +32,23 @@ def short_start(basis: str, precision: str, optimizer: str) -> bool:
     return basis == "pyramid" or (precision == "bf16" and optimizer in ("lbfgs", "adam+lbfgs"))
 
 
+def coarse_cap(optimizer: str) -> int | None:
+    """The most steps the level below full size takes (plan_levels' `cap`): COARSE_STEPS where
+    L-BFGS paints the full size after Adam's doubling pyramid, so a longer budget's steps go to
+    the full size once the coarse levels have settled (measured ahead of the plain doubling at
+    2 min in fp32, bench/README.md); None (the doubling shares alone) otherwise."""
+    return COARSE_STEPS if optimizer == "adam+lbfgs" else None
+
+
 def plan_levels(size: int, steps: int, pyramid: bool = True, coarsest: int = COARSEST,
-                short: bool = False) -> list[tuple[int, int]]:
+                short: bool = False, cap: int | None = None) -> list[tuple[int, int]]:
     """[(long side, steps)] from coarse to fine. Each level halves the side down to `coarsest`
     and gets twice the steps of the next finer one: steps are spent where they are cheap, the
     fine levels only add detail to an already-painted picture. With a `short` start (see
     short_start) the steps at full size move the coarse structure themselves: a first level at
     the coarsest size takes 1/FIRST_SHARE of the steps (a painted first frame within moments),
-    the full size the rest."""
+    the full size the rest. With a `cap` the level below full size takes at most `cap` steps,
+    each coarser one at most twice the next finer one's, and the full size the rest."""
     if not pyramid or size < 2 * coarsest or steps < 2:
         return [(size, steps)]
     sizes = [size]
@@ -52,6 +63,9 @@ def plan_levels(size: int, steps: int, pyramid: bool = True, coarsest: int = COA
     counts[-1] = max(1, steps - sum(counts[:-1]))  # exact total, the finest level takes the rest
     while sum(counts) > steps and max(counts) > 1:  # tiny step counts: trim coarse levels first
         counts[counts.index(max(counts))] -= 1
+    if cap is not None and len(counts) > 1:
+        counts[:-1] = [min(n, cap * 2 ** (len(counts) - 2 - i)) for i, n in enumerate(counts[:-1])]
+        counts[-1] = steps - sum(counts[:-1])
     return list(zip(sizes, counts))
 
 
@@ -64,7 +78,7 @@ def polish_steps(s: Settings, optimizer: str) -> int:
 
 
 def level_plan(content_size: tuple[int, int], s: Settings, optimizer: str, coarsest: int = COARSEST,
-               short: bool = False) -> list[tuple[int, int]]:
+               short: bool = False, cap: int | None = None) -> list[tuple[int, int]]:
     """[(long side, steps)] this run will really take for a content image of `content_size`
     (w, h): s.levels as given, else plan_levels() without the levels too thin for the deepest
     layer (their steps go to the finest level), then the polish. Raises ValueError when even
@@ -80,7 +94,7 @@ def level_plan(content_size: tuple[int, int], s: Settings, optimizer: str, coars
         return [tuple(lv) for lv in s.levels]
     polish = polish_steps(s, optimizer)
     main = s.steps - polish
-    levels = [lv for lv in plan_levels(s.size, main, s.pyramid, coarsest, short) if short_at(lv[0]) >= short_min]
+    levels = [lv for lv in plan_levels(s.size, main, s.pyramid, coarsest, short, cap) if short_at(lv[0]) >= short_min]
     if sum(n for _, n in levels) < main:
         levels[-1] = (levels[-1][0], levels[-1][1] + main - sum(n for _, n in levels))
     return levels + [(s.size, polish)] * bool(polish)

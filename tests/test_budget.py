@@ -20,7 +20,7 @@ def test_bf16_only_where_it_was_measured_faster():
     assert budget.resolve(Settings(device="cpu"), fake_speed(fp32=0.5, bf16=0.48))[1] == "fp32"
 
 
-def test_a_budget_is_filled_and_a_faster_machine_paints_larger():
+def test_a_budget_is_filled_and_a_faster_machine_paints_larger_or_longer():
     wh = (1536, 1024)
     slow, fast = fake_speed(fp32=1.0), fake_speed(fp32=0.1)
     for seconds in (15, 45, 120):
@@ -29,7 +29,8 @@ def test_a_budget_is_filled_and_a_faster_machine_paints_larger():
         for p in (p_slow, p_fast):
             assert 0.8 * seconds <= p.seconds <= seconds  # filled, not overrun
             assert p.size % budget.GRID == 0
-        assert p_fast.size > p_slow.size
+        # larger, or (past the size the method's wall allows) the same size with far more steps
+        assert p_fast.size > p_slow.size or (p_fast.size == p_slow.size and p_fast.steps > 2 * p_slow.steps)
     longer = budget.plan(Settings(seconds=120, device="cpu"), wh, 120, slow)
     assert longer.size > budget.plan(Settings(seconds=15, device="cpu"), wh, 15, slow).size
 
