@@ -52,12 +52,15 @@ class VideoFrame:
 
 def frame_size(frames: Sequence[Image.Image], s: Settings, share: float | None) -> int:
     """The long side every frame is painted at: the one given, else what the first frame's share
-    of the budget buys on this machine (later frames, warm-started, fit their steps into it)."""
+    of the budget buys on this machine for the method the later frames run (one scale from the
+    frame before, fitting their steps into it), not a still's: a still's L-BFGS after Adam is
+    held near 512 px whatever the budget, where a later frame's few seconds buy a few steps."""
     if s.size is not None:
         return s.size
     if share is None:
         return DEFAULT_SIZE
-    return plan(s.replace(steps=None), frames[0].size, share).size
+    later = s if s.optimizer != "auto" else s.replace(optimizer=resolve(s.replace(pyramid=False))[2])
+    return plan(later.replace(steps=None), frames[0].size, share).size
 
 
 def start_of(painted_prev: Image.Image, frame: Image.Image, frame_prev: Image.Image):

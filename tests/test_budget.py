@@ -5,8 +5,9 @@ import time
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from nst import Settings, budget, speed, stylize
+from nst import Settings, budget, speed, stylize, video
 from nst.budget import Schedule
 from nst.speed import Curve, Speed
 from speeds import fake_speed, installed
@@ -194,3 +195,16 @@ def test_the_arithmetic_is_chosen_by_the_calibrations_side_by_side_timings():
     assert budget.resolve(Settings(device="cpu"), sp)[1] == "bf16"
     sp.measured = {"fp32/adam@32": 0.03, "bf16/adam@32": 0.5}  # an emulated bf16's probe
     assert budget.resolve(Settings(device="cpu"), sp)[1] == "fp32"
+
+
+def test_a_clip_is_sized_for_its_later_frames_not_as_a_still():
+    """A still's L-BFGS after Adam is held near 512 px whatever the budget; a clip's frames are
+    sized for what its later frames run (a few warm-started steps at one scale), so a fp32 clip is
+    not painted at a still's size with a later frame's few seconds."""
+    frames = [Image.new("RGB", (384, 256))] * 6
+    with installed(fake_speed(fp32=0.5)) as sp:
+        s = video.frame_method(Settings(device="cpu").validate(n_styles=1))
+        still = budget.plan(s, frames[0].size, 15, sp)
+        clip = video.frame_size(frames, s, 15)
+    assert still.size == 512
+    assert 128 <= clip < still.size
