@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import torch
 
 from .blocks import MARGIN, tiles
-from .levels import (COARSEST, coarse_cap, level_optimizers, level_plan, plan_levels, polish_steps,
-                     resolve_basis, short_start)
+from .levels import (COARSEST, level_optimizers, level_plan, plan_levels, polish_steps, resolve_basis,
+                     start_of)
 from .settings import DEFAULT_SIZE, DEFAULT_STEPS, Settings
 from .speed import Speed, free_memory, measured, observe, resolve_device
 
@@ -162,11 +162,10 @@ def plan(settings: Settings, wh: tuple[int, int], seconds: float, sp: Speed | No
     sp = sp or measured(settings.device, settings.weights)
     _, precision, optimizer = resolve(settings, sp)
     basis = resolve_basis(settings.basis, precision, optimizer)
-    short = short_start(basis, precision, optimizer)
+    short = start_of(basis, precision, optimizer).short
 
     def levels(side, n):
-        return plan_levels(side, n, settings.pyramid, first_side(sp, precision, wh, side), short,
-                           coarse_cap(optimizer))
+        return plan_levels(side, n, settings.pyramid, first_side(sp, precision, wh, side), short)
 
     def fits(side, n) -> bool:
         return cost(sp, precision, optimizer, wh, levels(side, n), memory) <= seconds
@@ -385,6 +384,7 @@ class RunPlan:
     blocks: list  # per level: the block side its objective is evaluated by, or None (at once)
     history: int  # L-BFGS's curvature pairs, fewer where memory is short
     basis: str = "pixels"  # what the steps move: 'pixels' | 'pyramid' (nst/basis.py)
+    detail: bool = False  # a finer level starts with the photo's own detail (levels.Start)
 
     @property
     def channels_last(self) -> bool:
@@ -412,8 +412,8 @@ def plan_run(s: Settings, wh: tuple[int, int], *, started: float, reserve: float
     s, p = concrete(s, wh, sp, left, max_size, memory)
     coarsest = first_side(sp, precision, wh, s.size) if p else COARSEST
     basis = resolve_basis(s.basis, precision, optimizer)
-    levels = level_plan(wh, s, optimizer, coarsest, short_start(basis, precision, optimizer),
-                        coarse_cap(optimizer))
+    start = start_of(basis, precision, optimizer)
+    levels = level_plan(wh, s, optimizer, coarsest, start.short)
     optimizers = level_optimizers(optimizer, len(levels), bool(polish_steps(s, optimizer)), precision)
     blocks, history = [], 100
     for j, (side, _) in enumerate(levels):
@@ -423,7 +423,8 @@ def plan_run(s: Settings, wh: tuple[int, int], *, started: float, reserve: float
             block, _ = _level_memory(sp, precision, "adam", wh, side, memory, s.style_scale)
         blocks.append(block)
         history = min(history, hist)
-    return RunPlan(s, device, precision, optimizers, levels, sp, deadline, budgeted, blocks, history, basis)
+    return RunPlan(s, device, precision, optimizers, levels, sp, deadline, budgeted, blocks, history, basis,
+                   start.detail)
 
 
 def _level_memory(sp, precision, optimizer, wh, side, memory, style_scale) -> tuple[int | None, int]:

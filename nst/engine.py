@@ -133,7 +133,7 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
                 continue  # done before the checkpoint, or re-planned away: no time for this coarse level
             # 4a. the start image: the coarser level's picture enlarged, else init_image, else s.init
             c, st = level_images(inputs.content, inputs.styles, side, s)
-            x0 = start_image(s, c, st, gen, init_image, descent.best if descent else None)
+            x0 = start_image(s, c, st, gen, init_image, descent.best if descent else None, p.detail)
             if descent is not None:  # say so while the targets at the new size are made
                 yield framing.frame(x0, descent.best_losses or descent.losses, step, level, 0, schedule,
                                     steering.steered, stage="enlarging")
@@ -201,13 +201,18 @@ def _steps(descent: Descent, objective: Objective, schedule: Schedule, level: in
 
 
 def start_image(s: Settings, c: torch.Tensor, st: list, gen: torch.Generator,
-                init_image: Image.Image | None = None, coarser: torch.Tensor | None = None):
-    """Where a level starts: the coarser level's result upsampled, else `init_image`, else
-    s.init: white noise (the paper), the content photo, the (first) style image, or the photo
-    with the (first) painting's colour mean and covariance (a start nearer the answer)."""
+                init_image: Image.Image | None = None, coarser: torch.Tensor | None = None,
+                detail: bool = False):
+    """Where a level starts: the coarser level's result upsampled (with `detail`, and a start
+    from the photo, plus the photo's own detail: levels.Start), else `init_image`, else s.init:
+    white noise (the paper), the content photo, the (first) style image, or the photo with the
+    (first) painting's colour mean and covariance (a start nearer the answer)."""
     hw = tuple(c.shape[-2:])
     if coarser is not None:
-        return images.resize_to(coarser.cpu(), hw)
+        up = images.resize_to(coarser.cpu(), hw)
+        if detail and init_image is None and s.init in ("content", "palette"):
+            up = (up + images.detail(c, tuple(coarser.shape[-2:]))).clamp(0, 255)
+        return up
     if init_image is not None:
         return images.resize_to(images.to_tensor(init_image), hw)
     if s.init == "noise":

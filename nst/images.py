@@ -43,6 +43,11 @@ def resize_to(x: torch.Tensor, hw: tuple[int, int], antialias: bool = False) -> 
     return F.interpolate(x, size=hw, mode="bicubic", align_corners=False, antialias=antialias).clamp(0, 255)
 
 
+def detail(x: torch.Tensor, coarse_hw: tuple[int, int]) -> torch.Tensor:
+    """What `x` has that its enlargement from `coarse_hw` lacks: x - up(down(x)), zero-mean."""
+    return x - resize_to(resize_to(x, coarse_hw, antialias=True), tuple(x.shape[-2:]))
+
+
 def rgb_to_yiq(x: torch.Tensor) -> torch.Tensor:
     return torch.einsum("ij,bjhw->bihw", _YIQ.to(x), x)
 

@@ -3,6 +3,7 @@ optimizer each level runs. Pure arithmetic: no tensors, no clock, no machine."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from . import images
 from .objective import layers_used, min_side
@@ -13,8 +14,6 @@ COARSEST = 128  # px: the pyramid starts here (or at the output size if that is 
 
 
 FIRST_SHARE = 8  # with a short start, the first level takes 1/8 of the steps (about 1% of the time)
-COARSE_STEPS = 16  # with L-BFGS at full size after a doubling pyramid: the most steps the level
-# below full size takes (each coarser one twice as many); past them the coarse levels had settled
 
 
 def resolve_basis(basis: str, precision: str, optimizer: str) -> str:
@@ -25,30 +24,35 @@ def resolve_basis(basis: str, precision: str, optimizer: str) -> str:
     return "pyramid" if precision == "bf16" and optimizer == "adam" else "pixels"
 
 
-def short_start(basis: str, precision: str, optimizer: str) -> bool:
-    """Does the full size move the coarse structure itself, so that coarse levels only buy a
-    first frame? On the pyramid basis, and for L-BFGS at full size in bf16: both were measured
-    ahead of the doubling pyramid at the same budget (bench/README.md, methods)."""
-    return basis == "pyramid" or (precision == "bf16" and optimizer in ("lbfgs", "adam+lbfgs"))
+@dataclass(frozen=True)
+class Start:
+    """How the levels of a run begin. `short`: the full size moves the coarse structure itself,
+    so a first level of 1/FIRST_SHARE of the steps only buys a painted first frame. `detail`: the
+    full size starts from the coarse level's change enlarged onto the photo's own detail
+    (engine.start_image), not from the blurred enlargement alone, which would leave the full size
+    to paint back the detail the content layer asks for."""
+
+    short: bool = False
+    detail: bool = False
 
 
-def coarse_cap(optimizer: str) -> int | None:
-    """The most steps the level below full size takes (plan_levels' `cap`): COARSE_STEPS where
-    L-BFGS paints the full size after Adam's doubling pyramid, so a longer budget's steps go to
-    the full size once the coarse levels have settled (measured ahead of the plain doubling at
-    2 min in fp32, bench/README.md); None (the doubling shares alone) otherwise."""
-    return COARSE_STEPS if optimizer == "adam+lbfgs" else None
+def start_of(basis: str, precision: str, optimizer: str) -> Start:
+    """The start measured best at the same budget (bench/README.md, methods): short on the
+    pyramid basis and for L-BFGS at full size; in fp32 with the photo's detail (bf16's short
+    start was measured without it)."""
+    lbfgs_at_full_size = optimizer == "adam+lbfgs" or (precision == "bf16" and optimizer == "lbfgs")
+    return Start(short=basis == "pyramid" or lbfgs_at_full_size,
+                 detail=lbfgs_at_full_size and precision == "fp32")
 
 
 def plan_levels(size: int, steps: int, pyramid: bool = True, coarsest: int = COARSEST,
-                short: bool = False, cap: int | None = None) -> list[tuple[int, int]]:
+                short: bool = False) -> list[tuple[int, int]]:
     """[(long side, steps)] from coarse to fine. Each level halves the side down to `coarsest`
     and gets twice the steps of the next finer one: steps are spent where they are cheap, the
-    fine levels only add detail to an already-painted picture. With a `short` start (see
-    short_start) the steps at full size move the coarse structure themselves: a first level at
-    the coarsest size takes 1/FIRST_SHARE of the steps (a painted first frame within moments),
-    the full size the rest. With a `cap` the level below full size takes at most `cap` steps,
-    each coarser one at most twice the next finer one's, and the full size the rest."""
+    fine levels only add detail to an already-painted picture. With a `short` start (Start) the
+    steps at full size move the coarse structure themselves: a first level at the coarsest size
+    takes 1/FIRST_SHARE of the steps (a painted first frame within moments), the full size the
+    rest."""
     if not pyramid or size < 2 * coarsest or steps < 2:
         return [(size, steps)]
     sizes = [size]
@@ -63,9 +67,6 @@ def plan_levels(size: int, steps: int, pyramid: bool = True, coarsest: int = COA
     counts[-1] = max(1, steps - sum(counts[:-1]))  # exact total, the finest level takes the rest
     while sum(counts) > steps and max(counts) > 1:  # tiny step counts: trim coarse levels first
         counts[counts.index(max(counts))] -= 1
-    if cap is not None and len(counts) > 1:
-        counts[:-1] = [min(n, cap * 2 ** (len(counts) - 2 - i)) for i, n in enumerate(counts[:-1])]
-        counts[-1] = steps - sum(counts[:-1])
     return list(zip(sizes, counts))
 
 
@@ -78,7 +79,7 @@ def polish_steps(s: Settings, optimizer: str) -> int:
 
 
 def level_plan(content_size: tuple[int, int], s: Settings, optimizer: str, coarsest: int = COARSEST,
-               short: bool = False, cap: int | None = None) -> list[tuple[int, int]]:
+               short: bool = False) -> list[tuple[int, int]]:
     """[(long side, steps)] this run will really take for a content image of `content_size`
     (w, h): s.levels as given, else plan_levels() without the levels too thin for the deepest
     layer (their steps go to the finest level), then the polish. Raises ValueError when even
@@ -94,7 +95,7 @@ def level_plan(content_size: tuple[int, int], s: Settings, optimizer: str, coars
         return [tuple(lv) for lv in s.levels]
     polish = polish_steps(s, optimizer)
     main = s.steps - polish
-    levels = [lv for lv in plan_levels(s.size, main, s.pyramid, coarsest, short, cap) if short_at(lv[0]) >= short_min]
+    levels = [lv for lv in plan_levels(s.size, main, s.pyramid, coarsest, short) if short_at(lv[0]) >= short_min]
     if sum(n for _, n in levels) < main:
         levels[-1] = (levels[-1][0], levels[-1][1] + main - sum(n for _, n in levels))
     return levels + [(s.size, polish)] * bool(polish)

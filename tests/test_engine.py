@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from conftest import cool_painting, warm_photo
 from nst import Settings, budget, images, paper_losses, plan_levels, run, stylize
@@ -355,15 +356,35 @@ def test_lbfgs_polish_lowers_the_objective_after_adam(photo, painting):
 
 def test_fp32_auto_ends_lower_than_adam_alone_by_taking_lbfgs_at_full_size(photo, painting,
                                                                           monkeypatch):
-    """Without fast bf16, 'auto' paints the coarse levels with Adam and the full size with L-BFGS:
-    at the same steps its picture has a clearly lower objective than Adam's at every level."""
+    """Without fast bf16, 'auto' paints a short first level with Adam and the full size with
+    L-BFGS: at the same steps its picture has a clearly lower objective than Adam's at every level."""
     monkeypatch.setattr(budget, "COARSEST", 24)  # a two-level pyramid, 24 -> 48 px, stays tiny
     s = Settings(size=48, steps=45, precision="fp32")
     auto = run(photo, painting, s)  # also: its L-BFGS level did not overflow (it used to, here)
     assert auto.info.optimizer == "adam+lbfgs"
-    assert auto.info.optimizers == ("adam", "polish") and auto.info.plan == ((24, 30), (48, 15))
+    assert auto.info.optimizers == ("adam", "polish") and auto.info.plan == ((24, 5), (48, 40))
     adam = run(photo, painting, s.replace(optimizer="adam"))
     assert _paper_objective(auto.image, photo, painting) < 0.85 * _paper_objective(adam.image, photo, painting)
+
+
+def test_fp32_auto_starts_its_full_size_from_the_photos_own_detail(monkeypatch):
+    """The full size starts from the short first level's change laid onto the photo, not from its
+    blurred enlargement: the picture shown as it is enlarged keeps the cat's whiskers and fur
+    (what the photo has finer than the first level, it has too)."""
+    monkeypatch.setattr(budget, "COARSEST", 32)
+    photo = Image.open(EXAMPLES / "photos" / "chelsea.jpg").convert("RGB").resize((64, 43), Image.LANCZOS)
+    painting = Image.open(EXAMPLES / "styles" / "starry_night.jpg").convert("RGB").resize((64, 51))
+    s = Settings(size=64, steps=16, precision="fp32", frame_every=1, init="content")
+    frames = list(stylize(photo, painting, s))
+    (i,) = [k for k, f in enumerate(frames) if f.info.stage == "enlarging"]
+    coarse, start = frames[i - 1].image, frames[i].image
+
+    def fine(im):  # what a picture has finer than the first level's size
+        return (np.asarray(im, float) - np.asarray(im.resize(coarse.size, Image.LANCZOS).resize(im.size, Image.BICUBIC),
+                                                   float)).ravel()
+    kept = lambda im: np.corrcoef(fine(im), fine(photo))[0, 1]  # noqa: E731
+    assert kept(start) > 0.9 and kept(coarse.resize(photo.size, Image.BICUBIC)) < 0.6, (
+        kept(start), kept(coarse.resize(photo.size, Image.BICUBIC)))
 
 
 # ---------------------------------------------------------------------------- frames tell the truth
