@@ -218,13 +218,13 @@ def keyframes(n: int, workers: int) -> list[int]:
 
 
 def frame_method(s: Settings) -> Settings:
-    """A clip's optimizer where `s` leaves it to auto: in bf16, Adam on the pixels, not a single
-    photo's L-BFGS. A later frame's few warm-started steps and a revealed box's short run from
-    the photo need every pixel moving from the first step, as Adam's do; L-BFGS left what a pan
-    brought in nearer the photo (tests/test_video.py)."""
-    if s.optimizer != "auto" or s.basis != "auto" or resolve(s)[1] != "bf16":
+    """A clip's optimizer where `s` leaves it to auto: Adam on the pixels, in the precision auto
+    takes, not a single photo's L-BFGS. A later frame's few warm-started steps and a revealed
+    box's short run from the photo need every pixel moving from the first step, as Adam's do;
+    L-BFGS left what a pan brought in nearer the photo (tests/test_video.py)."""
+    if s.optimizer != "auto" or s.basis != "auto":
         return s
-    return s.replace(optimizer="adam", basis="pixels", precision="bf16")
+    return s.replace(optimizer="adam", basis="pixels", precision=resolve(s)[1])
 
 
 def paint_clip(frames: Sequence[Image.Image], styles, settings: Settings | None = None, *,
