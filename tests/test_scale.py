@@ -83,10 +83,11 @@ def _long_clip(tmp_path, n=12):
     return d
 
 
-def _interrupted(cmd, tmp_path, after: str, wait: float):
+def _interrupted(cmd, tmp_path, after: str, wait: float, paced_by: tuple[str, str] | None = None):
     """Run the CLI, press Ctrl-C (SIGINT to its whole process group, as a terminal does) `wait`
-    seconds after `after` shows on its stderr; returns (exit code, stderr, seconds from the
-    Ctrl-C to its exit)."""
+    seconds after `after` shows on its stderr (with `paced_by`, two words in turn: `wait` times
+    the seconds between them, so the moment follows this machine's pace); returns (exit code,
+    stderr, seconds from the Ctrl-C to its exit)."""
     from waiting import ChildStderr
 
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
@@ -94,6 +95,11 @@ def _interrupted(cmd, tmp_path, after: str, wait: float):
                             start_new_session=True)
     err = ChildStderr(proc)
     try:
+        if paced_by is not None:
+            err.wait_for(paced_by[0], 300)
+            t0 = time.monotonic()
+            err.wait_for(paced_by[1], 300)
+            wait *= time.monotonic() - t0
         err.wait_for(after, 300)
         time.sleep(wait)
         pressed = time.monotonic()
@@ -114,10 +120,13 @@ def test_ctrl_c_stops_every_ray_worker_and_keeps_the_frames_done(tmp_path):
     pytest.importorskip("ray")
     clip = _long_clip(tmp_path)
     cool_painting(48, 48).save(tmp_path / "painting.png")
+    # the two keyframes are painted here, then the chunks on the workers; a worker's frames come
+    # back only with its chunk, so the Ctrl-C comes in time: half the first frame's time after the
+    # second keyframe, when each chunk of five later frames (a third of the first's steps each)
+    # has painted at most two
     code, said, took = _interrupted(["video", str(clip), str(tmp_path / "painting.png"), "-o", str(tmp_path / "out"),
-                                     "--size", "48", "--steps", "3000", "--workers", "2"], tmp_path,
-                                    after="2/12", wait=40)  # a worker's frames come back only with its
-    # chunk, so the wait is in time: one core paints a 48 px frame in about 30 s, a chunk of six in 150
+                                     "--size", "48", "--steps", "1200", "--workers", "2"], tmp_path,
+                                    after="2/12", wait=0.5, paced_by=("0/12", "1/12"))
     assert code == 0, said[-3000:]
     assert took < 30, f"{took:.0f} s from Ctrl-C to the end"
     assert "stopped early" in said and "Traceback" not in said, said[-3000:]
