@@ -70,6 +70,8 @@ METHODS = {"auto": [], "auto, no grain cap": ["--grain", "0"],
            "l-bfgs one scale": ["--no-pyramid", "--optimizer", "lbfgs", "--precision", "fp32", *PIXELS],
            "bf16 adam pyramid": ["--optimizer", "adam", "--precision", "bf16", *PIXELS],
            "bf16 adam coarse, bf16 l-bfgs at full size": ["--optimizer", "adam+lbfgs", "--precision", "bf16", *PIXELS],
+           "auto, start from the photo's detail": ["--detail"],
+           "auto, start from the blurred enlargement": ["--no-detail"],
            "laplacian pyramid basis": ["--basis", "pyramid"],
            "laplacian pyramid basis, one scale": ["--basis", "pyramid", "--no-pyramid"],
            "laplacian pyramid basis, bf16 adam coarse, bf16 l-bfgs at full size": [

@@ -424,7 +424,7 @@ def plan_run(s: Settings, wh: tuple[int, int], *, started: float, reserve: float
         blocks.append(block)
         history = min(history, hist)
     return RunPlan(s, device, precision, optimizers, levels, sp, deadline, budgeted, blocks, history, basis,
-                   start.detail)
+                   start.detail if s.detail is None else s.detail)
 
 
 def _level_memory(sp, precision, optimizer, wh, side, memory, style_scale) -> tuple[int | None, int]:

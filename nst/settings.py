@@ -79,6 +79,9 @@ class Settings:
     basis: str = "auto"  # what the steps move: 'pixels', or 'pyramid', a Laplacian pyramid's
     # coefficients (each band moved by its own share of the gradient: the coarse structure at once,
     # so a run needs no coarse-to-fine levels but a short first one); 'auto': see BASES
+    detail: bool | None = None  # a finer level starts from the coarser one's change laid onto the
+    # photo's own detail, not from its blurred enlargement (with init 'content' or 'palette');
+    # None: where it was measured best (levels.start_of)
     polish: int = 0  # of the steps, how many L-BFGS takes at full size after Adam (only
     # with optimizer 'adam': 'auto' gives the whole full-size level to L-BFGS already)
     init: str = "content"  # 'noise' (the paper) | 'content' | 'style' | 'palette' (the photo with
@@ -165,6 +168,7 @@ class Settings:
                               ("mask_mode", MASK_MODES)):
             need(getattr(self, name) in allowed,
                  f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+        need(self.detail in (None, True, False), f"detail must be True, False or None; got {self.detail!r}")
         number("lr", *lim.lr, low_open=lim.lr[0] == 0)
         number("content_weight")
         number("style_weight")

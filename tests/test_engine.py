@@ -367,14 +367,16 @@ def test_fp32_auto_ends_lower_than_adam_alone_by_taking_lbfgs_at_full_size(photo
     assert _paper_objective(auto.image, photo, painting) < 0.85 * _paper_objective(adam.image, photo, painting)
 
 
-def test_fp32_auto_starts_its_full_size_from_the_photos_own_detail(monkeypatch):
+@pytest.mark.parametrize("detail", [None, False])
+def test_fp32_auto_starts_its_full_size_from_the_photos_own_detail(monkeypatch, detail):
     """The full size starts from the short first level's change laid onto the photo, not from its
     blurred enlargement: the picture shown as it is enlarged keeps the cat's whiskers and fur
-    (what the photo has finer than the first level, it has too)."""
+    (what the photo has finer than the first level, it has too). Settings.detail=False asks for
+    the blurred enlargement."""
     monkeypatch.setattr(budget, "COARSEST", 32)
     photo = Image.open(EXAMPLES / "photos" / "chelsea.jpg").convert("RGB").resize((64, 43), Image.LANCZOS)
     painting = Image.open(EXAMPLES / "styles" / "starry_night.jpg").convert("RGB").resize((64, 51))
-    s = Settings(size=64, steps=16, precision="fp32", frame_every=1, init="content")
+    s = Settings(size=64, steps=16, precision="fp32", frame_every=1, init="content", detail=detail)
     frames = list(stylize(photo, painting, s))
     (i,) = [k for k, f in enumerate(frames) if f.info.stage == "enlarging"]
     coarse, start = frames[i - 1].image, frames[i].image
@@ -383,8 +385,8 @@ def test_fp32_auto_starts_its_full_size_from_the_photos_own_detail(monkeypatch):
         return (np.asarray(im, float) - np.asarray(im.resize(coarse.size, Image.LANCZOS).resize(im.size, Image.BICUBIC),
                                                    float)).ravel()
     kept = lambda im: np.corrcoef(fine(im), fine(photo))[0, 1]  # noqa: E731
-    assert kept(start) > 0.9 and kept(coarse.resize(photo.size, Image.BICUBIC)) < 0.6, (
-        kept(start), kept(coarse.resize(photo.size, Image.BICUBIC)))
+    blurred = kept(coarse.resize(photo.size, Image.BICUBIC))
+    assert blurred < 0.6 and (kept(start) > 0.9 if detail is None else kept(start) < 0.6), (kept(start), blurred)
 
 
 # ---------------------------------------------------------------------------- frames tell the truth

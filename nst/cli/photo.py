@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="carry Adam's moments across pyramid levels instead of restarting them")
     g.add_argument("--basis", choices=S.BASES, help="what the steps move: the pixels (default) or a "
                    "Laplacian pyramid's coefficients, which moves the coarse structure at once")
+    g.add_argument("--detail", action=argparse.BooleanOptionalAction, default=None,
+                   help="a finer level starts from the coarser one's change laid onto the photo's own "
+                   "detail (default: where it was measured best)")
     g.add_argument("--no-pyramid", dest="pyramid", action="store_const", const=False,
                    help="one scale instead of coarse-to-fine")
     g.add_argument("--colors", choices=S.COLORS, help="keep the photo's colours: luminance|histogram")
