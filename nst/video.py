@@ -27,7 +27,7 @@ from PIL import Image
 
 from . import engine, flow, images
 from .budget import plan, resolve
-from .settings import DEFAULT_SIZE, Settings
+from .settings import DEFAULT_SIZE, Limits, Settings
 
 FIRST = 3.0  # the first frame's share of the time (or steps) against a later frame's one
 LATER_STEPS = 1 / FIRST  # with --steps N: N for the first frame, N / FIRST for each later one
@@ -37,6 +37,7 @@ LATER_STEPS = 1 / FIRST  # with --steps N: N for the first frame, N / FIRST for 
 # time for it. A region under REVEALED_MIN of the pixels is left to the frame's own steps; at
 # most BOXES regions are painted so.
 REVEALED_MIN, MARGIN, SHORTEST, BOXES = 0.0025, 48, 32, 4
+FEATHER = 0.04  # of the long side: the blend between the warped painting and the painted boxes
 
 
 @dataclass
@@ -71,12 +72,24 @@ def start_of(painted_prev: Image.Image, frame: Image.Image, frame_prev: Image.Im
 
 def start_from(carried: tuple, here: Image.Image):
     """(init, target) from flow.carried's (warped, c): the warped painting where the flow is
-    reliable and `here` (the frame, or the frame with its revealed boxes painted) where it is not."""
+    reliable and `here` (the frame, or the frame with its revealed boxes painted) where it is not,
+    blended over a feathered band between them; the target holds the frame as the band says."""
     warped, c = carried
     h, w = c.shape
+    c = feathered(c)
     fill = np.asarray(here.resize((w, h), Image.LANCZOS), np.float32)
     init = c[..., None] * warped + (1 - c[..., None]) * fill
     return _image(init), (_image(warped), Image.fromarray((c * 255).astype(np.uint8), "L"))
+
+
+def feathered(c: np.ndarray) -> np.ndarray:
+    """The reliability c falling to about 1/2 over about 2 FEATHER of the long side before the
+    pixels the flow cannot carry (a Gaussian blur of c, never above c): the warped painting
+    and what is painted anew blend in a band, and the frame's steps are held less there, where a
+    hard edge had stayed as a seam."""
+    import cv2
+
+    return np.minimum(c, cv2.GaussianBlur(c, (0, 0), FEATHER * max(c.shape)))
 
 
 def _image(a: np.ndarray) -> Image.Image:
@@ -132,7 +145,9 @@ def paint_revealed(frame: Image.Image, styles, s: Settings, targets, boxes: list
     for box in boxes:
         crop = frame.crop(box)
         held = [(w.crop(box), c.crop(box)) for w, c in targets]
-        sb = s.replace(size=max(crop.size))
+        # the painting at the frame's scale, not the box's: its strokes as large as the rest's
+        scale = min(Limits().style_scale[1], s.style_scale * max(frame.size) / max(crop.size))
+        sb = s.replace(size=max(crop.size), style_scale=scale)
         if s.seconds is not None:
             sb = sb.replace(seconds=max(0.25, s.seconds * area(box) / whole))
         limit = None if cap is None else cap - time.perf_counter()

@@ -73,6 +73,24 @@ def test_what_a_pan_brings_in_is_painted_like_the_rest():
     assert new >= 0.65 * old, (new, old)  # 0.49 when the strip started from the photo
 
 
+def test_the_warped_painting_and_a_new_strip_blend_without_a_hard_edge():
+    """Where the flow stops being reliable (a pan's new strip at the right), the start image and
+    the temporal hold fade out over a band instead of stopping at one column, which stayed in the
+    clip as a seam; nothing the flow could not carry is held, and far from the strip all is held."""
+    c = np.ones((64, 96), np.float32)
+    c[:, -8:] = 0
+    soft = video.feathered(c)
+    assert (soft <= c).all() and (soft[:, -8:] == 0).all() and soft[:, :40].min() > 0.99
+    # held less and less towards the strip, not fully up to one column (a fall to 0 right at the
+    # edge held the band too loosely: the clip flickered 4x more)
+    assert soft[32, -9] < 0.6 and soft[32, -12] < 0.9 and np.abs(np.diff(soft, axis=1)).max() < 0.6
+    warped, photo = np.full((64, 96, 3), 200.0), Image.new("RGB", (96, 64), (0, 0, 0))
+    init, (_, held) = video.start_from((warped, c), photo)
+    row = np.asarray(init, float)[32, :, 0]
+    assert np.abs(np.diff(row)).max() < 120 and row[-12] < 190 and row[0] == 200 and row[-1] == 0, row
+    assert np.asarray(held)[32, -1] == 0 and np.asarray(held)[32, 0] == 255
+
+
 def test_temporal_loss_is_the_papers_mean_over_reliable_pixels():
     x, w = torch.zeros(1, 3, 2, 2), torch.zeros(1, 3, 2, 2)
     x[0, :, 0, 0] = 2.0  # off by 2 in each channel at one pixel
