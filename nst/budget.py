@@ -27,18 +27,18 @@ SMALLEST, LARGEST = 128, 4096  # px, long side the planner may choose (callers c
 # measuring which size ends lowest at a deadline (`bench/quality.py --sweep`,
 # docs/design/time-budgets.md). In bf16 the growth is steep: a longer budget buys steps first and
 # size slowly, since the larger pictures ended higher on the paper's objective (bench/README.md).
-# For bf16 L-BFGS the need is a wall at a long side near 512 px whatever the shape up to 2:1
-# (BY_SIDE: it counts side^2, not pixels; a panorama counts twice its pixels, so that it is not
-# held to a sliver): its 2 min 576 px pictures ended 27 % higher on the 512 px judge than
-# its 45 s 512 px ones with 2.3x the steps, and on a square photo its 448 px one 15 % higher than
-# bf16 Adam's 512 px one. In fp32 Adam-then-L-BFGS's wall is steeper, at 512 px on the judge's
-# side (a few steps there: 4 at 512 px, 152 at 544 px): on the AVX2 EPYC its 512 px pictures
-# ended lowest at 15, 45 and 120 s alike, with 4 full-size steps at 15 s (448 px: 7 % higher;
-# 544 px at 45 s: 14 % higher; 672 px at 2 min: 84 % higher).
+# For L-BFGS at full size, in either arithmetic, the need is a wall at the judge's long side,
+# 512 px, whatever the shape up to 2:1 (BY_SIDE: it counts side^2, not pixels; a panorama counts
+# twice its pixels, so that it is not held to a sliver): a few steps there, 4 at 512 px, 152 at
+# 544 px. In fp32 on the AVX2 EPYC its 512 px pictures ended lowest at 15, 45 and 120 s alike,
+# with 4 full-size steps at 15 s (448 px: 7 % higher; 544 px at 45 s: 14 % higher; 672 px at 2 min:
+# 84 % higher). In bf16 its 2 min 576 px pictures ended 27 % higher on the 512 px judge than its
+# 45 s 512 px ones (AMX Xeon), and at 45 s 512 px with 39-61 steps ended 13-25 % lower than 480 px
+# with 42-70 on three pairs of three (Zen 4 EPYC).
+WALL_AT_512 = (4.0 / 2.0**60, 30.0)
 NEED = {"adam": (11.0, 0.9), "adam+lbfgs": (7.0, 0.9), "lbfgs": (7.0, 0.9),
-        "fp32/adam+lbfgs": (4.0 / 2.0**60, 30.0),
-        "bf16/adam": (1.0, 3.7), "bf16/adam/pyramid": (6.0, 3.0),
-        "bf16/adam+lbfgs": (9e-5, 10.0), "bf16/lbfgs": (9e-5, 10.0)}
+        "fp32/adam+lbfgs": WALL_AT_512, "bf16/adam+lbfgs": WALL_AT_512, "bf16/lbfgs": WALL_AT_512,
+        "bf16/adam": (1.0, 3.7), "bf16/adam/pyramid": (6.0, 3.0)}
 BY_SIDE = {"fp32/adam+lbfgs", "bf16/adam+lbfgs", "bf16/lbfgs"}
 LEAST_STEPS = 4.0  # full-size-equivalent steps any planned picture gets, however steep its wall
 FIRST_FRAME = 0.6  # s: the first level is sized so that its set-up and first step take this
