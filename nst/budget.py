@@ -392,12 +392,12 @@ class RunPlan:
 
 
 def plan_run(s: Settings, wh: tuple[int, int], *, started: float, reserve: float = 0.0,
-             limit: float | None = None, max_size: int = LARGEST) -> RunPlan:
+             limit: float | None = None, max_size: int = LARGEST, masked: bool = False) -> RunPlan:
     """The plan of a run of `s` on a photo of size wh, started at `started` (perf_counter): with
     s.seconds the final frame is due that many seconds after it, less `reserve` (what the caller
     needs after it), and the size and steps not given are planned to fill the time left; `limit`
     (seconds from `started`) caps any run. Given steps are a fixed length: the budget then only
-    chooses the size, and sets no deadline."""
+    chooses the size, and sets no deadline. `masked`: the style goes under a brush only."""
     timed = s.seconds is not None or limit is not None
     device = resolve_device(s.device)
     # measured now if the run needs it; else only refreshed where a model exists
@@ -412,7 +412,7 @@ def plan_run(s: Settings, wh: tuple[int, int], *, started: float, reserve: float
     s, p = concrete(s, wh, sp, left, max_size, memory)
     coarsest = first_side(sp, precision, wh, s.size) if p else COARSEST
     basis = resolve_basis(s.basis, precision, optimizer)
-    start = start_of(basis, precision, optimizer)
+    start = start_of(basis, precision, optimizer, masked)
     levels = level_plan(wh, s, optimizer, coarsest, start.short)
     optimizers = level_optimizers(optimizer, len(levels), bool(polish_steps(s, optimizer)), precision)
     blocks, history = [], 100

@@ -108,7 +108,8 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
     s = resume.to_settings() if resume is not None else settings or Settings()
     styles = _checked(content, styles, s, mask, controls)
     # 2. plan: device, arithmetic, levels; under a budget the size and steps that fill it
-    p = plan_run(s, content.size, started=started, reserve=reserve, limit=limit, max_size=max_size)
+    p = plan_run(s, content.size, started=started, reserve=reserve, limit=limit, max_size=max_size,
+                 masked=mask is not None)
     s = p.settings
     if mask is not None:
         masks.check_paintable(mask, content.size, s.size, s.style_layers)
@@ -127,16 +128,13 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
     blend = blend_weights(s, len(styles))
     descent = objective = None
     step, level = (resume.step, resume.level) if resume is not None else (0, 0)
-    # a brushed patch starts its full size from the blurred enlargement unless asked: with the
-    # photo's detail it stayed nearer the photo (bench/mask.py)
-    detail = p.detail and (inputs.mask is None or s.detail is True)
     try:
         for level, (side, _) in enumerate(p.levels):
             if checkpoints.before(level) or (not schedule.levels[level][1] and level < len(p.levels) - 1):
                 continue  # done before the checkpoint, or re-planned away: no time for this coarse level
             # 4a. the start image: the coarser level's picture enlarged, else init_image, else s.init
             c, st = level_images(inputs.content, inputs.styles, side, s)
-            x0 = start_image(s, c, st, gen, init_image, descent.best if descent else None, detail)
+            x0 = start_image(s, c, st, gen, init_image, descent.best if descent else None, p.detail)
             if descent is not None:  # say so while the targets at the new size are made
                 yield framing.frame(x0, descent.best_losses or descent.losses, step, level, 0, schedule,
                                     steering.steered, stage="enlarging")

@@ -36,12 +36,13 @@ class Start:
     detail: bool = False
 
 
-def start_of(basis: str, precision: str, optimizer: str) -> Start:
+def start_of(basis: str, precision: str, optimizer: str, masked: bool = False) -> Start:
     """The start measured best at the same budget (bench/README.md, methods): short on the
     pyramid basis and for L-BFGS at full size, which starts from the photo's detail (ahead on
-    three pairs of three at 45 s, in fp32 on the AVX2 EPYC and in bf16 on the Zen 4 EPYC)."""
+    three pairs of three at 45 s, in fp32 on the AVX2 EPYC and in bf16 on the Zen 4 EPYC), but
+    not under a brush (`masked`): there the patch stayed nearer the photo (bench/mask.py)."""
     lbfgs_at_full_size = optimizer == "adam+lbfgs" or (precision == "bf16" and optimizer == "lbfgs")
-    return Start(short=basis == "pyramid" or lbfgs_at_full_size, detail=lbfgs_at_full_size)
+    return Start(short=basis == "pyramid" or lbfgs_at_full_size, detail=lbfgs_at_full_size and not masked)
 
 
 def plan_levels(size: int, steps: int, pyramid: bool = True, coarsest: int = COARSEST,
