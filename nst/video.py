@@ -184,11 +184,13 @@ def paint_run(frames: Sequence[Image.Image], styles, s: Settings, *, first: Imag
     (painted, its input frame): what follows the last frame (the next chunk's keyframe), which
     the last frame is held to as well. Time: each frame gets `unit` seconds (FIRST units for a
     frame from scratch); with a `deadline` (perf_counter) the time left is shared out again before
-    each frame, `later` units being owed to work after this run, so an overrun is absorbed.
+    each frame, `later` units being owed to work after this run, so an overrun is absorbed; each
+    frame ahead is expected to weigh what the later frames so far did (a pan's every frame brings
+    in a strip: counted as one unit, the first frames took the last ones' time).
     Or `steps` (steps / FIRST for a frame that starts from the one before). `cap` (perf_counter):
     the hard limit; no frame paints past it. `cancel`: anything with is_set(). `live`: also yield
     the frames on the way (done False), to show a frame while it is painted."""
-    prev = first
+    prev, weights = first, []  # the later frames' weights so far: what each frame after is expected to weigh
     for k in range(1 if first is not None else 0, len(frames)):
         now = time.perf_counter()
         if (cancel is not None and cancel.is_set()) or (cap is not None and now >= cap):
@@ -208,8 +210,9 @@ def paint_run(frames: Sequence[Image.Image], styles, s: Settings, *, first: Imag
                 s.replace(steps=steps, seconds=None)
         else:
             weight = FIRST if fresh else 1.0 + extra
-            share = weight * unit if deadline is None else weight * (deadline - now) / (
-                weight + len(frames) - k - 1 + later)
+            weights += [] if fresh else [weight]
+            ahead = (len(frames) - k - 1 + later) * (sum(weights) / len(weights) if weights else 1.0)
+            share = weight * unit if deadline is None else weight * (deadline - now) / (weight + ahead)
             sk = s.replace(seconds=max(0.5, share), steps=None) if unit is not None else s
             fill = s.replace(seconds=max(0.5, share * extra / weight), steps=None) if unit is not None else s
         started = time.perf_counter()

@@ -73,6 +73,19 @@ def test_what_a_pan_brings_in_is_painted_like_the_rest():
     assert new >= 0.65 * old, (new, old)  # 0.49 when the strip started from the photo
 
 
+@pytest.mark.timeout(120)
+def test_a_pans_last_frame_gets_its_share_of_the_time():
+    """Every frame of a pan brings in a strip that takes time of its own: the budget is shared so
+    the last frame is painted about as long as the second and the clip ends on time (when each
+    frame took its strip's time out of the frames after it, the second took twice the last's and
+    the clip ran 20 % over; at 256 px the last frame got one step)."""
+    photo = Image.open(PHOTO).convert("RGB").resize((256, 171))
+    frames = [photo.crop((40 + 8 * k, 40, 136 + 8 * k, 104)) for k in range(6)]  # 96 x 64, 8 px a frame
+    ends = [f.elapsed for f in video.paint_clip(frames, [cool_painting(64, 64)], Settings(size=96), seconds=8)]
+    took = np.diff(ends)
+    assert len(ends) == 6 and took[-1] >= 0.6 * took[0] and ends[-1] <= 8 * 1.1 + 0.5, ends
+
+
 def test_the_warped_painting_and_a_new_strip_blend_without_a_hard_edge():
     """Where the flow stops being reliable (a pan's new strip at the right), the start image and
     the temporal hold fade out over a band instead of stopping at one column, which stayed in the
