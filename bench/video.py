@@ -11,6 +11,7 @@ the flow) is judged by how far it was painted from the photo against the rest of
     python bench/video.py                     # both clips, 5 frames, --size 256 --seconds 100
     python bench/video.py --frames 5 --size 128 --seconds 40 --clips pan
     python bench/video.py --clips window --frames 10 --seconds 60 --no-ray   # a pure pan, no Ray
+    python bench/video.py --clips example --frames 12 --size 0 --seconds 60 --no-ray   # the Video tab's
     python bench/video.py --webp docs/video.webp   # also README's side-by-side clip
 """
 from __future__ import annotations
@@ -73,7 +74,15 @@ def window(n: int) -> list:
     return [photo.crop((12 * k, 96, 12 * k + 256, 288)) for k in range(n)]
 
 
-CLIPS = {"pan": pan_zoom, "object": sliding, "window": window}
+def example(n: int) -> list:
+    """The Video tab's own example (a pan across chelsea's eyes), as the app reads it: its first n
+    of the at most 24 frames the app keeps."""
+    from nst import clipio
+
+    return clipio.read_clip(EX / "clips" / "chelsea_pan.mp4", keep=24).frames[:n]
+
+
+CLIPS = {"pan": pan_zoom, "object": sliding, "window": window, "example": example}
 
 
 def revealed(frames: list) -> np.ndarray:
@@ -115,6 +124,13 @@ def measure(painted: list, frames: list) -> dict:
             "grain_last": grain_ratio(painted[-1], painting)}
 
 
+def sized(a, like: Image.Image | None = None) -> list:
+    """--size as asked; with --size 0, none for the clip (the time decides) and the clip's own for
+    the frames alone, so each frame is judged against its like at one size."""
+    size = a.size or (max(like.size) if like is not None else None)
+    return ["--size", size] if size else []
+
+
 def one_clip(name: str, a, tmp: Path) -> tuple[dict, dict]:
     frames = CLIPS[name](a.frames)
     d = tmp / name
@@ -125,7 +141,7 @@ def one_clip(name: str, a, tmp: Path) -> tuple[dict, dict]:
     modes = (("video", []),) + ((("video, 2 Ray workers", ["--workers", 2]),) if a.ray else ())
     for mode, extra in modes:
         out = tmp / f"{name}-{len(extra)}"
-        wall, log = cli("video", d, PAINTING, "-o", out, "--size", a.size, "--seconds", a.seconds, *extra)
+        wall, log = cli("video", d, PAINTING, "-o", out, *sized(a), "--seconds", a.seconds, *extra)
         pics = [Image.open(p).convert("RGB") for p in sorted(out.glob("frame_*.png"))]
         per = float(re.search(r"([\d.]+) s per frame after the first", log)[1])
         rows[mode] = {"wall_s": round(wall, 1), "s_per_later_frame": per, **measure(pics, frames)}
@@ -133,7 +149,7 @@ def one_clip(name: str, a, tmp: Path) -> tuple[dict, dict]:
         print(f"{name} {mode}: {rows[mode]}", flush=True)
     alone, wall = [], 0.0
     for k in range(a.frames):
-        t, _ = cli(d / f"{k:02d}.png", PAINTING, "-o", tmp / f"{name}-alone-{k}.png", "--size", a.size,
+        t, _ = cli(d / f"{k:02d}.png", PAINTING, "-o", tmp / f"{name}-alone-{k}.png", *sized(a, pics[0]),
                    "--seconds", a.seconds / a.frames)
         wall += t
         alone.append(Image.open(tmp / f"{name}-alone-{k}.png").convert("RGB"))
@@ -162,7 +178,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clips", nargs="+", default=list(CLIPS), choices=list(CLIPS))
     p.add_argument("--frames", type=int, default=5)
-    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--size", type=int, default=256, help="0: the size the time buys, as the app's default")
     p.add_argument("--seconds", type=float, default=100.0, help="for the whole clip (each frame alone: a share)")
     p.add_argument("--no-ray", dest="ray", action="store_false", help="leave out the two-worker Ray run")
     p.add_argument("--webp", help="write the first clip's video-mode | frames-alone side by side here")
@@ -177,7 +193,8 @@ def main(argv=None) -> int:
                 side_by_side(pictures, Path(a.webp))
     print(f"\nMachine: {info['cpu']} ({info['cores']} cores, {info['simd']}), torch {info['torch']}; "
           f"`python bench/video.py{' ' + ' '.join(sys.argv[1:]) if argv is None and sys.argv[1:] else ''}`"
-          f"; {a.frames} frames at {a.size} px, {a.seconds:g} s per clip, painting: The Scream\n")
+          f"; {a.frames} frames at {f'{a.size} px' if a.size else 'the size the time buys'}, {a.seconds:g} s per clip, "
+          "painting: The Scream\n")
     print("| clip | mode | wall s | s per frame after the first | temporal error | ÷ alone | style loss | ÷ alone "
           "| last frame's style ÷ first's | worst ÷ first | revealed: share, distance from photo ÷ the rest's "
           "| last frame's grain ÷ painting's | worst frame's style ÷ the same frame alone "
