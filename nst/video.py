@@ -40,7 +40,7 @@ LATER_STEPS = 1 / FIRST  # with --steps N: N for the first frame, N / FIRST for 
 # left to the frame's own steps; at most BOXES regions are painted so.
 REVEALED_MIN, MARGIN, SHORTEST, BOXES = 0.0025, 48, 32, 4
 BOX_UNITS = 2.0
-FEATHER = 0.04  # of the long side: the blend between the warped painting and the painted boxes
+FEATHER = 0.02  # of the long side: the blend between the warped painting and the painted boxes
 
 
 @dataclass
@@ -82,17 +82,19 @@ def start_from(carried: tuple, here: Image.Image):
     c = feathered(c)
     fill = np.asarray(here.resize((w, h), Image.LANCZOS), np.float32)
     init = c[..., None] * warped + (1 - c[..., None]) * fill
-    return _image(init), (_image(warped), Image.fromarray((c * 255).astype(np.uint8), "L"))
+    return _image(init), (_image(warped), Image.fromarray(np.rint(c * 255).astype(np.uint8), "L"))
 
 
 def feathered(c: np.ndarray) -> np.ndarray:
-    """The reliability c falling to about 1/2 over about 2 FEATHER of the long side before the
-    pixels the flow cannot carry (a Gaussian blur of c, never above c): the warped painting
-    and what is painted anew blend in a band, and the frame's steps are held less there, where a
-    hard edge had stayed as a seam."""
+    """The reliability c falling to 0 over about 2 FEATHER of the long side before the pixels
+    the flow cannot carry (twice a Gaussian blur of c less 1, never above c): the warped painting
+    and what is painted anew blend in a band with no step, and the frame's steps are held less
+    there. A hard edge stayed as a seam; a fall to 1/2 and then a step left a line at the edge of
+    every strip a pan brought in, carried along with it."""
     import cv2
 
-    return np.minimum(c, cv2.GaussianBlur(c, (0, 0), FEATHER * max(c.shape)))
+    blur = cv2.GaussianBlur(c, (0, 0), FEATHER * max(c.shape))
+    return np.minimum(c, np.clip(2 * blur - 1, 0, 1))
 
 
 def _image(a: np.ndarray) -> Image.Image:
