@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from bench import host_kind, machine  # noqa: E402  (bench/bench.py)
-from nst import flow  # noqa: E402
+from nst import clipio, flow  # noqa: E402
 from nst.yardstick import grain_ratio, paper_losses  # noqa: E402
 from nst.speed import resolve_device  # noqa: E402
 
@@ -77,8 +77,6 @@ def window(n: int) -> list:
 def example(n: int) -> list:
     """The Video tab's own example (a pan across chelsea's eyes), as the app reads it: its first n
     of the at most 24 frames the app keeps."""
-    from nst import clipio
-
     return clipio.read_clip(EX / "clips" / "chelsea_pan.mp4", keep=24).frames[:n]
 
 

@@ -35,9 +35,9 @@ LATER_STEPS = 1 / FIRST  # with --steps N: N for the first frame, N / FIRST for 
 # own, in a box around it MARGIN px wider (at least SHORTEST px a side), from the photo, like a
 # first frame but at the box's cost; the frame gets FIRST times the boxes' share of the frame more
 # time for it, and at least BOX_UNITS later frames' time: a small picture's step is not as much
-# cheaper as its pixels are fewer, and left to its pixels' share the Video tab's example's boxes got
-# ten steps and stayed speckled, 0.6x as far from the photo as the rest. A region under REVEALED_MIN of the pixels is
-# left to the frame's own steps; at most BOXES regions are painted so.
+# cheaper as its pixels are fewer, and left to its pixels' share the Video tab's example's boxes
+# got ten steps and stayed speckled, 0.6x as far from the photo as the rest. A region under
+# REVEALED_MIN of the pixels is left to the frame's own steps; at most BOXES regions are painted so.
 REVEALED_MIN, MARGIN, SHORTEST, BOXES = 0.0025, 48, 32, 4
 BOX_UNITS = 2.0
 FEATHER = 0.02  # of the long side: the blend between the warped painting and the painted boxes
@@ -209,13 +209,15 @@ def paint_run(frames: Sequence[Image.Image], styles, s: Settings, *, first: Imag
         if closing is not None and k == len(frames) - 1:
             targets.append(start_of(closing[0], frames[k], closing[1])[1])
         boxes = [] if fresh else revealed_boxes(targets[0])
-        extra = 0.0 if not boxes else max(BOX_UNITS, FIRST * sum(map(area, boxes)) / (frames[k].size[0] * frames[k].size[1]))
+        new_share = sum(map(area, boxes)) / (frames[k].size[0] * frames[k].size[1])
+        extra = max(BOX_UNITS, FIRST * new_share) if boxes else 0.0  # units more for the boxes
         if steps is not None:
             sk, fill = s.replace(steps=steps if fresh else max(1, round(steps * LATER_STEPS)), seconds=None), \
                 s.replace(steps=steps, seconds=None)
         else:
             weight = FIRST if fresh else 1.0 + extra
-            weights += [] if fresh else [weight]
+            if not fresh:
+                weights.append(weight)
             ahead = (len(frames) - k - 1 + later) * (sum(weights) / len(weights) if weights else 1.0)
             share = weight * unit if deadline is None else weight * (deadline - now) / (weight + ahead)
             sk = s.replace(seconds=max(0.5, share), steps=None) if unit is not None else s
