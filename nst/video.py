@@ -299,13 +299,13 @@ def paint_clip(frames: Sequence[Image.Image], styles, settings: Settings | None 
         return
     if unit is not None and chunk_units:  # what the keyframes left, shared by the chunks' frames
         unit = max(0.5, (deadline - time.perf_counter()) / chunk_units)
-    # a clock is per process: chunks painted elsewhere (Ray) keep to their unit and their share
-    # of the cap; chunks painted here in turn share the deadline, each owing the frames after it
+    # chunks painted elsewhere (Ray) share the deadline each on its own, chunks painted here in
+    # turn each owing the frames after it. perf_counter is per process: the deadline and the cap
+    # travel as wall-clock times, the same on every process of a machine.
     jobs = [dict(frames=frames[a:b], first=painted[a], closing=(painted[b], frames[b]) if b < n else None,
-                 unit=unit, steps=steps, deadline=None if parallel else deadline,
+                 unit=unit, steps=steps, deadline=_wall(deadline),
                  later=0 if parallel else sum(bb - aa - 1 for aa, bb in spans[j + 1:]),
-                 cap=None if parallel else cap, live=live and not parallel,
-                 limit=None if cap is None or not parallel else cap - time.perf_counter())
+                 cap=_wall(cap), live=live and not parallel)
             for j, (a, b) in enumerate(spans)]
     runner = chunk_runner or _in_turn
     for a, results in zip(keys, runner(jobs, styles, s, cancel)):
@@ -315,13 +315,21 @@ def paint_clip(frames: Sequence[Image.Image], styles, settings: Settings | None 
 
 def paint_chunk(job: dict, styles, s: Settings, cancel=None) -> Iterator[tuple[int, engine.Frame]]:
     """A chunk's frames after its (painted) keyframe; the last one held to the next keyframe.
-    The job's `cap` (this process's clock) or `limit` (seconds from now, from another one) caps it."""
-    cap = job.get("cap")
-    if cap is None and job.get("limit") is not None:
-        cap = time.perf_counter() + job["limit"]
+    The job's `deadline` and `cap` are wall-clock times (time.time), read here on this process's
+    perf_counter."""
     return paint_run(job["frames"], styles, s, first=job["first"], closing=job["closing"],
-                     unit=job["unit"], steps=job["steps"], cancel=cancel, deadline=job["deadline"],
-                     later=job.get("later", 0), cap=cap, live=job.get("live", False))
+                     unit=job["unit"], steps=job["steps"], cancel=cancel, deadline=_counter(job["deadline"]),
+                     later=job.get("later", 0), cap=_counter(job.get("cap")), live=job.get("live", False))
+
+
+def _wall(at: float | None) -> float | None:
+    """A perf_counter time as a wall-clock one (time.time), to hand to another process."""
+    return None if at is None else time.time() + (at - time.perf_counter())
+
+
+def _counter(at: float | None) -> float | None:
+    """A wall-clock time (time.time) on this process's perf_counter."""
+    return None if at is None else time.perf_counter() + (at - time.time())
 
 
 def _in_turn(jobs, styles, s, cancel):

@@ -99,6 +99,28 @@ def test_a_pans_last_frame_gets_its_share_of_the_time():
     assert len(ends) == 6 and took[-1] >= 0.6 * took[0] and ends[-1] <= 8 * 1.1 + 0.5, ends
 
 
+def test_chunks_painted_side_by_side_keep_the_clips_time():
+    """With workers, each chunk is painted on its own (Ray: in another process) and shares the
+    clip's deadline itself: a pan's chunks end on time. (They were given a fixed time a frame, and
+    each frame's new strip took twice that again: two Ray workers took 179 s of a 100 s budget.)"""
+    photo = Image.open(PHOTO).convert("RGB").resize((256, 171))
+    frames = [photo.crop((40 + 8 * k, 40, 136 + 8 * k, 104)) for k in range(7)]
+
+    def side_by_side(jobs, styles, s, cancel):  # as scale.py's Ray runner, in threads
+        done = [None] * len(jobs)
+        workers = [threading.Thread(target=lambda i, job: done.__setitem__(i, list(video.paint_chunk(
+            job, styles, s, cancel))), args=(i, job)) for i, job in enumerate(jobs)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        yield from done
+
+    ends = [f.elapsed for f in video.paint_clip(frames, [cool_painting(64, 64)], Settings(size=96), seconds=8,
+                                                 workers=2, chunk_runner=side_by_side)]
+    assert len(ends) == 7 and max(ends) <= 8 * 1.1 + 0.5, ends
+
+
 def test_the_warped_painting_and_a_new_strip_blend_without_a_hard_edge():
     """Where the flow stops being reliable (a pan's new strip at the right), the start image and
     the temporal hold fade out over a band instead of stopping at one column, which stayed in the
