@@ -108,8 +108,7 @@ def revealed_boxes(target: tuple) -> list[tuple]:
     frame's own steps."""
     import cv2
 
-    new = (np.asarray(target[1]) < 128).astype(np.uint8)
-    new = cv2.morphologyEx(new, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    new = _uncarried(target)
     (h, w), (_, _, regions, _) = new.shape, cv2.connectedComponentsWithStats(new)
     boxes = [_widened(x, y, x + rw, y + rh, w, h) for x, y, rw, rh, n in regions[1:] if n >= REVEALED_MIN * h * w]
     i = 0
@@ -122,6 +121,29 @@ def revealed_boxes(target: tuple) -> list[tuple]:
         boxes.remove(hit)
         boxes[i] = (min(a[0], hit[0]), min(a[1], hit[1]), max(a[2], hit[2]), max(a[3], hit[3]))
     return sorted(boxes, key=area, reverse=True)[:BOXES]
+
+
+def enters(target: tuple, box: tuple) -> bool:
+    """Whether what the flow cannot carry in this box comes in at the frame's edge (a pan's new
+    strip): held to the painting beside it, the box paints the strip as its continuation. A region
+    inside the frame is what the flow lost (a moving object, what it uncovers): painted free, as a
+    first frame is, since held it kept the style of the painted pixels around it and stayed near
+    the photo (bench/video.py's object clip: 1.5x the first frame's style loss)."""
+    new = _uncarried(target) > 0
+    left, top, right, bottom = box
+    h, w = new.shape
+    rims = [new[top:bottom, 0]] * (left == 0) + [new[top:bottom, w - 1]] * (right == w) + \
+        [new[0, left:right]] * (top == 0) + [new[h - 1, left:right]] * (bottom == h)
+    return any(r.any() for r in rims)
+
+
+def _uncarried(target: tuple) -> np.ndarray:
+    """(H, W) uint8, 1 where the flow cannot carry the painting onto the frame, lines a pixel or
+    two thin (motion boundaries, the frame's rim) left out."""
+    import cv2
+
+    new = (np.asarray(target[1]) < 128).astype(np.uint8)
+    return cv2.morphologyEx(new, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
 
 
 def _widened(left: int, top: int, right: int, bottom: int, w: int, h: int) -> tuple:
@@ -149,7 +171,7 @@ def paint_revealed(frame: Image.Image, styles, s: Settings, targets, boxes: list
     out, whole = frame.copy(), sum(map(area, boxes))
     for box in boxes:
         crop = frame.crop(box)
-        held = [(w.crop(box), c.crop(box)) for w, c in targets]
+        held = [(w.crop(box), c.crop(box)) for w, c in targets] if enters(targets[0], box) else []
         # the painting at the frame's scale, not the box's: its strokes as large as the rest's
         scale = min(Limits().style_scale[1], s.style_scale * max(frame.size) / max(crop.size))
         sb = s.replace(size=max(crop.size), style_scale=scale)

@@ -73,17 +73,35 @@ def test_what_a_pan_brings_in_is_painted_like_the_rest():
     assert new >= 0.65 * old, (new, old)  # 0.49 when the strip started from the photo
 
 
+def test_a_strip_a_pan_brings_in_is_held_to_its_neighbours_and_a_region_the_flow_lost_is_not():
+    """A new strip at the frame's edge is painted as the continuation of the painting beside it;
+    a region inside the frame that the flow could not carry (a moving thing, its wake) is painted
+    free, as a first frame is: held, it took the style of the painted pixels around it and stayed
+    near the photo. A thin unreliable rim at the frame's edge is no strip."""
+    c = np.full((64, 96), 255, np.uint8)
+    c[:, 0] = 0  # the rim: one column the warp could not fill
+    c[20:40, 30:50] = 0  # a thing the flow lost
+    target = (None, Image.fromarray(c, "L"))
+    (inside,) = video.revealed_boxes(target)
+    assert not video.enters(target, inside)
+    c[:, -10:] = 0  # and a pan's new strip
+    target = (None, Image.fromarray(c, "L"))
+    boxes = video.revealed_boxes(target)
+    assert [video.enters(target, b) for b in boxes] == [b[2] == 96 for b in boxes] and len(boxes) >= 1
+
+
 @pytest.mark.timeout(120)
 def test_under_a_time_budget_what_a_pan_brings_in_is_painted_as_far_as_the_rest():
     """With seconds, not steps: the strip each frame brings in gets the time its own painting
     needs, not its pixels' share of the frame's (its small picture's steps are dearer per pixel),
-    so in the last frame it is about as far from the photo as the rest (0.61-0.68 before)."""
+    so in the last frame it is about as far from the photo as the rest (0.75-0.87 in 12 runs;
+    0.61-0.68 before; timed, so a busy machine moves it)."""
     photo = Image.open(PHOTO).convert("RGB").resize((384, 256))
     frames = [photo.crop((40 + 12 * k, 40, 232 + 12 * k, 168)) for k in range(5)]  # 192 x 128, 12 px a frame
     painted = [f.image for f in video.paint_clip(frames, [cool_painting(64, 64)], Settings(size=192), seconds=10)]
     far = np.abs(np.asarray(painted[-1], np.float32) - np.asarray(frames[-1], np.float32)).mean(-1)
     new, old = far[8:-8, -44:-4].mean(), far[8:-8, 8:120].mean()  # the last 3 strips vs the carried part
-    assert new >= 0.75 * old, (new, old)
+    assert new >= 0.7 * old, (new, old)
 
 
 @pytest.mark.timeout(120)
