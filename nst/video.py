@@ -203,18 +203,18 @@ def paint_one(frame: Image.Image, styles, s: Settings, **kw) -> engine.Frame:
 
 
 def paint_run(frames: Sequence[Image.Image], styles, s: Settings, *, first: Image.Image | None = None,
-              closing: tuple | None = None, unit: float | None = None, steps: int | None = None,
+              closing: tuple | None = None, steps: int | None = None,
               cancel=None, deadline: float | None = None, later: float = 0.0, cap: float | None = None,
               live: bool = False) -> Iterator[tuple[int, engine.Frame]]:
     """Paint frames in order, each from the one before; yields (position, final engine Frame).
     `first`: frames[0] is painted already (a keyframe) and not painted again. `closing`
     (painted, its input frame): what follows the last frame (the next chunk's keyframe), which
-    the last frame is held to as well. Time: each frame gets `unit` seconds (FIRST units for a
-    frame from scratch); with a `deadline` (perf_counter) the time left is shared out again before
-    each frame, `later` units being owed to work after this run, so an overrun is absorbed; each
-    frame ahead is expected to weigh what the later frames so far did (a pan's every frame brings
-    in a strip: counted as one unit, the first frames took the last ones' time).
-    Or `steps` (steps / FIRST for a frame that starts from the one before). `cap` (perf_counter):
+    the last frame is held to as well. Time: with a `deadline` (perf_counter) the time left is
+    shared out again before each frame, a frame from scratch weighing FIRST units, a later one 1
+    and its boxes' extra, `later` units being owed to work after this run, so an overrun is
+    absorbed; each frame ahead is expected to weigh what the later frames so far did (a pan's every
+    frame brings in a strip: counted as one unit, the first frames took the last ones' time).
+    Or `steps` (steps / FIRST for a frame that starts from the one before); neither: s as it is. `cap` (perf_counter):
     the hard limit; no frame paints past it. `cancel`: anything with is_set(). `live`: also yield
     the frames on the way (done False), to show a frame while it is painted."""
     prev, weights = first, []  # the later frames' weights so far: what each frame after is expected to weigh
@@ -236,14 +236,16 @@ def paint_run(frames: Sequence[Image.Image], styles, s: Settings, *, first: Imag
         if steps is not None:
             sk, fill = s.replace(steps=steps if fresh else max(1, round(steps * LATER_STEPS)), seconds=None), \
                 s.replace(steps=steps, seconds=None)
+        elif deadline is None:
+            sk = fill = s
         else:
             weight = FIRST if fresh else 1.0 + extra
             if not fresh:
                 weights.append(weight)
             ahead = (len(frames) - k - 1 + later) * (sum(weights) / len(weights) if weights else 1.0)
-            share = weight * unit if deadline is None else weight * (deadline - now) / (weight + ahead)
-            sk = s.replace(seconds=max(0.5, share), steps=None) if unit is not None else s
-            fill = s.replace(seconds=max(0.5, share * extra / weight), steps=None) if unit is not None else s
+            share = weight * (deadline - now) / (weight + ahead)
+            sk = s.replace(seconds=max(0.5, share), steps=None)
+            fill = s.replace(seconds=max(0.5, share * extra / weight), steps=None)
         started = time.perf_counter()
         if boxes:  # first what the flow could not carry, painted on its own, under the warp
             painted = paint_revealed(frames[k], styles, fill, targets, boxes, cancel, cap)
@@ -314,18 +316,16 @@ def paint_clip(frames: Sequence[Image.Image], styles, settings: Settings | None 
 
     # the keyframes in order, each from the one before (one worker: frame 0 alone)
     deadline = None if unit is None else started + seconds
-    for j, out in paint_run([frames[k] for k in keys], styles, s, unit=unit, steps=steps, cancel=cancel,
+    for j, out in paint_run([frames[k] for k in keys], styles, s, steps=steps, cancel=cancel,
                             deadline=deadline, later=chunk_units, cap=cap, live=live):
         yield done(keys[j], out)
     if (cancel is not None and cancel.is_set()) or len(painted) < len(keys):
         return
-    if unit is not None and chunk_units:  # what the keyframes left, shared by the chunks' frames
-        unit = max(0.5, (deadline - time.perf_counter()) / chunk_units)
     # chunks painted elsewhere (Ray) share the deadline each on its own, chunks painted here in
     # turn each owing the frames after it. perf_counter is per process: the deadline and the cap
     # travel as wall-clock times, the same on every process of a machine.
     jobs = [dict(frames=frames[a:b], first=painted[a], closing=(painted[b], frames[b]) if b < n else None,
-                 unit=unit, steps=steps, deadline=_wall(deadline),
+                 steps=steps, deadline=_wall(deadline),
                  later=0 if parallel else sum(bb - aa - 1 for aa, bb in spans[j + 1:]),
                  cap=_wall(cap), live=live and not parallel)
             for j, (a, b) in enumerate(spans)]
@@ -340,7 +340,7 @@ def paint_chunk(job: dict, styles, s: Settings, cancel=None) -> Iterator[tuple[i
     The job's `deadline` and `cap` are wall-clock times (time.time), read here on this process's
     perf_counter."""
     return paint_run(job["frames"], styles, s, first=job["first"], closing=job["closing"],
-                     unit=job["unit"], steps=job["steps"], cancel=cancel, deadline=_counter(job["deadline"]),
+                     steps=job["steps"], cancel=cancel, deadline=_counter(job["deadline"]),
                      later=job.get("later", 0), cap=_counter(job.get("cap")), live=job.get("live", False))
 
 
