@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from .blocks import MARGIN, tiles
-from .levels import (COARSEST, level_optimizers, level_plan, plan_levels, polish_steps, resolve_basis,
+from .levels import (COARSEST, level_optimizers, level_plan, plan_levels, polish_steps, resolve_basis, resolve_scaling,
                      start_of)
 from .settings import DEFAULT_SIZE, DEFAULT_STEPS, Settings
 from .speed import Speed, free_memory, measured, observe, resolve_device
@@ -385,6 +385,8 @@ class RunPlan:
     history: int  # L-BFGS's curvature pairs, fewer where memory is short
     basis: str = "pixels"  # what the steps move: 'pixels' | 'pyramid' (nst/basis.py)
     detail: bool = False  # a finer level starts with the photo's own detail (levels.Start)
+    diagonal: int | None = None  # the step from which L-BFGS's H_0 scales each pixel by its own
+    # gradient (nst.optim.LBFGS); None: never
 
     @property
     def channels_last(self) -> bool:
@@ -424,7 +426,7 @@ def plan_run(s: Settings, wh: tuple[int, int], *, started: float, reserve: float
         blocks.append(block)
         history = min(history, hist)
     return RunPlan(s, device, precision, optimizers, levels, sp, deadline, budgeted, blocks, history, basis,
-                   start.detail if s.detail is None else s.detail)
+                   start.detail if s.detail is None else s.detail, resolve_scaling(s.lbfgs_scaling, precision))
 
 
 def _level_memory(sp, precision, optimizer, wh, side, memory, style_scale) -> tuple[int | None, int]:

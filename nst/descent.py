@@ -18,14 +18,16 @@ from .optim import make_optimizer
 class Descent:
     """`optimizer`: 'adam', 'polish' (L-BFGS without a line search) or 'lbfgs' (with one); see
     nst.optim.make_optimizer. `basis`: what it moves, the pixels or a Laplacian pyramid's
-    coefficients z (nst/basis.py). Adam's pictures stay in 0..255; L-BFGS's are not clamped."""
+    coefficients z (nst/basis.py). Adam's pictures stay in 0..255; L-BFGS's are not clamped.
+    `diagonal`: the step from which L-BFGS scales each pixel's step by its own gradient's size
+    (nst.optim.LBFGS); None: never."""
 
     def __init__(self, objective: Objective, x0: torch.Tensor, optimizer: str, lr: float, history: int = 100,
-                 basis: str = "pixels"):
+                 basis: str = "pixels", diagonal: int | None = None):
         self.objective, self.optimizer, self.lr = objective, optimizer, lr
         self.basis = make_basis(basis, x0.shape)
         self.z = self.basis.analyse(x0).requires_grad_(True)
-        self.opt = make_optimizer(optimizer, self.z, lr, history)
+        self.opt = make_optimizer(optimizer, self.z, lr, history, diagonal)
         self.best, self.best_loss, self.best_losses = self.x.detach().clone(), math.inf, {}
         self.seen, self.losses = self.best, {}  # the latest evaluated picture and its losses
 

@@ -145,7 +145,7 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
                                   **inputs.at_level(tuple(c.shape[-2:]), p.device))
             # 4c. the descent, carrying Adam's moments across levels if asked
             coarser, descent = descent, Descent(objective, x0.to(p.device), p.optimizers[level], s.lr, p.history,
-                                                   p.basis)
+                                                   p.basis, p.diagonal)
             if s.carry_moments and coarser is not None:
                 descent.take_moments(coarser)
             done_here = checkpoints.restore(level, descent)

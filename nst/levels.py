@@ -14,6 +14,7 @@ COARSEST = 128  # px: the pyramid starts here (or at the output size if that is 
 
 
 FIRST_SHARE = 8  # with a short start, the first level takes 1/8 of the steps (about 1% of the time)
+DIAGONAL_FROM = 64  # auto: L-BFGS's H_0 turns diagonal after this many steps of a level (bf16)
 
 
 def resolve_basis(basis: str, precision: str, optimizer: str) -> str:
@@ -22,6 +23,16 @@ def resolve_basis(basis: str, precision: str, optimizer: str) -> str:
     if basis != "auto":
         return basis
     return "pyramid" if precision == "bf16" and optimizer == "adam" else "pixels"
+
+
+def resolve_scaling(scaling: str, precision: str) -> int | None:
+    """The step of a level from which L-BFGS's H_0 is diagonal (nst.optim.LBFGS); None: never.
+    'auto': from DIAGONAL_FROM in bf16, where that was measured 0.1-1.2 % lower at 2 min on three
+    pairs, and 3-8 % higher from the first step on two of them (docs/history.md); never in fp32,
+    where from the first step it lost 4-5 % at 45 s and the tail is unmeasured."""
+    if scaling == "auto":
+        return DIAGONAL_FROM if precision == "bf16" else None
+    return {"scalar": None, "diagonal": 1}[scaling]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ OPTIMIZERS = ("auto", "adam", "lbfgs", "adam+lbfgs")  # adam+lbfgs: Adam at the 
 INITS = ("noise", "content", "style", "palette")  # palette: the photo in the painting's colours
 BASES = ("auto", "pixels", "pyramid")  # what the steps move (nst/basis.py); auto: the pyramid
 # for Adam in bf16 (measured ahead there), the pixels otherwise
+SCALINGS = ("auto", "scalar", "diagonal")  # L-BFGS's H_0: the textbook's gamma I, or each pixel's
+# own scale from the first step (nst.optim.LBFGS); auto: diagonal after a level's first
+# levels.DIAGONAL_FROM steps in bf16, where it was measured ahead, the scalar in fp32
 POOLINGS = ("avg", "max")
 COLORS = ("style", "luminance", "histogram")
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -82,6 +85,7 @@ class Settings:
     detail: bool | None = None  # a finer level starts from the coarser one's change laid onto the
     # photo's own detail, not from its blurred enlargement (with init 'content' or 'palette');
     # None: where it was measured best (levels.start_of)
+    lbfgs_scaling: str = "auto"  # L-BFGS's H_0: 'scalar' (the textbook's) | 'diagonal'; see SCALINGS
     polish: int = 0  # of the steps, how many L-BFGS takes at full size after Adam (only
     # with optimizer 'adam': 'auto' gives the whole full-size level to L-BFGS already)
     init: str = "content"  # 'noise' (the paper) | 'content' | 'style' | 'palette' (the photo with
@@ -164,6 +168,7 @@ class Settings:
             self._validate_levels(need, lim)
         whole("seed", 0, lim.max_seed, "a whole number ")
         for name, allowed in (("optimizer", OPTIMIZERS), ("init", INITS), ("basis", BASES), ("pooling", POOLINGS),
+                              ("lbfgs_scaling", SCALINGS),
                               ("colors", COLORS), ("precision", PRECISIONS),
                               ("mask_mode", MASK_MODES)):
             need(getattr(self, name) in allowed,

@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="carry Adam's moments across pyramid levels instead of restarting them")
     g.add_argument("--basis", choices=S.BASES, help="what the steps move: the pixels (default) or a "
                    "Laplacian pyramid's coefficients, which moves the coarse structure at once")
+    g.add_argument("--lbfgs-scaling", choices=S.SCALINGS, help="L-BFGS's initial inverse Hessian: the "
+                   "textbook's one scalar, or each pixel's own scale from its gradient (default: "
+                   "diagonal late in a long bf16 run, where it was measured ahead)")
     g.add_argument("--detail", action=argparse.BooleanOptionalAction, default=None,
                    help="a finer level starts from the coarser one's change laid onto the photo's own "
                    "detail (default: where it was measured best)")
