@@ -72,6 +72,8 @@ METHODS = {"auto": [], "auto, no grain cap": ["--grain", "0"],
            "bf16 adam coarse, bf16 l-bfgs at full size": ["--optimizer", "adam+lbfgs", "--precision", "bf16", *PIXELS],
            "auto, start from the photo's detail": ["--detail"],
            "auto, start from the blurred enlargement": ["--no-detail"],
+           "auto, l-bfgs's scalar h_0": ["--lbfgs-scaling", "scalar"],
+           "auto, l-bfgs's diagonal h_0 from the first step": ["--lbfgs-scaling", "diagonal"],
            "laplacian pyramid basis": ["--basis", "pyramid"],
            "laplacian pyramid basis, one scale": ["--basis", "pyramid", "--no-pyramid"],
            "laplacian pyramid basis, bf16 adam coarse, bf16 l-bfgs at full size": [
