@@ -291,10 +291,10 @@ def picture_bytes(pixels: float, optimizer: str, history: int, style_scale: floa
     """What a run keeps at a level's full size besides its blocks' activations: fp32 pictures of
     12 bytes a pixel (the pixels, their gradient, the blocks' gradient summed, the best and the
     latest picture, the photo at this size, the optimizer's temporaries, and the painting at its
-    scale), the optimizer's state (Adam's two moments; L-BFGS's two per curvature pair), and the
-    content maps P (512 channels at 1/8)."""
+    scale), the optimizer's state (Adam's two moments; L-BFGS's two per curvature pair, and its
+    diagonal H_0's second moment and D), and the content maps P (512 channels at 1/8)."""
     picture = 12 * pixels
-    state = 2 if optimizer == "adam" else 2 * history + 1
+    state = 2 if optimizer == "adam" else 2 * history + 3
     return picture * (8 + style_scale ** 2 + state) + 32 * pixels
 
 
@@ -305,7 +305,7 @@ def level_bytes(sp: Speed, precision: str, optimizer: str, wh, side: int, block:
     prec = "fp32" if optimizer != "adam" else precision
     if block is None:
         whole = sp.bytes(prec, px)
-        return None if whole is None else whole + (0 if optimizer == "adam" else 12 * px * (2 * history - 1))
+        return None if whole is None else whole + (0 if optimizer == "adam" else 12 * px * (2 * history + 1))
     w, h = side_wh(wh, side)
     outer = min(h, block + 2 * MARGIN) * min(w, block + 2 * MARGIN)
     one = sp.bytes(prec, outer)
