@@ -63,6 +63,18 @@ class FrameInfo:
         return [side for side, _ in self.plan]
 
 
+@dataclass(frozen=True)
+class Surround:
+    """The whole picture a crop is painted for: `picture` (its size; what will lie around the
+    crop), `box` (the crop: left, top, right, bottom in it) and `free` (every box of it painted
+    anew, this one among them). A crop painted so is held to the style targets that complete the
+    rest's statistics, not the painting's own (Objective._complete)."""
+
+    picture: Image.Image
+    box: tuple
+    free: tuple
+
+
 @dataclass
 class Frame:
     image: Image.Image  # RGB
@@ -84,7 +96,8 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
             limit: float | None = None, max_size: int = LARGEST, full_frames: bool = False,
             temporal: list | None = None, on_checkpoint: Callable | None = None,
             checkpoint_every: float = 300.0, resume: Checkpoint | None = None,
-            on_block: Callable | None = None, preview: int | None = None) -> Iterator[Frame]:
+            on_block: Callable | None = None, preview: int | None = None,
+            surround: Surround | None = None) -> Iterator[Frame]:
     """Paint `content` in the style of `styles`; yields Frames, the last with done=True and the
     best image (lowest total loss at the finest level reached). `cancel`, when set, ends the run
     after the current step with that final frame; closing the generator ends it with none.
@@ -102,7 +115,8 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
     outside the full-size photo); the final frame is never enlarged. `preview` (a long side)
     shows every frame but the final one at that size at most, all of one size: a print's live
     picture, cheap to make and to send. `temporal`, [(warped,
-    reliability)] images of the photo's size, makes this a video frame (nst/video.py)."""
+    reliability)] images of the photo's size, makes this a video frame (nst/video.py); `surround`
+    a crop of one painted to complete the rest (Surround)."""
     # 1. check the inputs
     started = time.perf_counter() if started is None else started
     s = resume.to_settings() if resume is not None else settings or Settings()
@@ -118,7 +132,7 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
     fmt = torch.channels_last if p.channels_last else torch.contiguous_format
     autocast = (lambda: torch.autocast(p.device.type, dtype=torch.bfloat16)) if p.precision == "bf16" \
         else contextlib.nullcontext
-    inputs = _Inputs(content, styles, mask, temporal)
+    inputs = _Inputs(content, styles, mask, temporal, surround)
     schedule = Schedule(p.levels, p.optimizers, content.size, p.speed, p.precision, p.deadline, grow=p.budgeted,
                         blocks=p.blocks)
     checkpoints = _Checkpoints(on_checkpoint, checkpoint_every, s, schedule, resume, inputs)
@@ -286,17 +300,32 @@ class _Checkpoints:
 class _Inputs:
     """The run's images as tensors at their full size, and each level's share of them."""
 
-    def __init__(self, content, styles, mask, temporal):
+    def __init__(self, content, styles, mask, temporal, surround: Surround | None = None):
         self.content = images.to_tensor(content)
+        self.surround = surround
+        self.around = images.to_tensor(surround.picture) if surround is not None else None
         self.styles = [images.to_tensor(im) for im in styles]
         self.mask = masks.to_mask(mask) if mask is not None else None
         self.temporal = [(images.to_tensor(w), masks.to_mask(c)) for w, c in temporal or ()]
 
     def at_level(self, hw, device) -> dict:
-        """The mask and the temporal targets at a level's size, as Objective takes them."""
+        """The mask, the temporal targets and the surround at a level's size, as Objective takes
+        them."""
         m = masks.resized(self.mask, hw).to(device) if self.mask is not None else None
         tl = [(images.resize_to(w, hw).to(device), masks.resized(c, hw).to(device)) for w, c in self.temporal]
-        return {"mask": m, "temporal": tl}
+        return {"mask": m, "temporal": tl, "surround": self._surround_at(hw, device)}
+
+    def _surround_at(self, hw, device) -> tuple | None:
+        """(picture, free mask) at the scale that makes the surround's box this level's size."""
+        if self.surround is None:
+            return None
+        left, top, right, bottom = self.surround.box
+        sy, sx = hw[0] / (bottom - top), hw[1] / (right - left)
+        H, W = round(self.around.shape[-2] * sy), round(self.around.shape[-1] * sx)
+        free = torch.zeros(1, 1, H, W)
+        for l, t, r, b in self.surround.free:
+            free[..., round(t * sy):round(b * sy), round(l * sx):round(r * sx)] = 1
+        return images.resize_to(self.around, (H, W), antialias=True).to(device), free.to(device)
 
 
 class _Steering:

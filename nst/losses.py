@@ -45,6 +45,20 @@ def layer_style_loss(G: torch.Tensor, A: torch.Tensor, N: int, M: int) -> torch.
     return (G - A).pow(2).sum() / (4.0 * N * N * M * M)
 
 
+def complementary_gram(A: torch.Tensor, M: int, G_rest: torch.Tensor, M_rest: float, M_free: float,
+                       cap: float) -> torch.Tensor:
+    """The Gram target for a part of a picture painted anew while the rest stays (a video frame's
+    revealed box): with a = A / M the painting's statistics per map position and g = G_rest / M_rest
+    the rest's (a guided Gram over the M_rest positions outside the free part of M_free),
+        A' = M [a + min(M_rest / M_free, cap) (a - g)].
+    Uncapped, the whole picture's Gram, (M_free a' + M_rest g) / (M_free + M_rest), is then exactly
+    a: the new part completes what the rest lacks. The cap keeps a thin part from being asked for
+    statistics far outside the painting's."""
+    k = min(M_rest / M_free, cap)
+    a = A / M
+    return M * (a + k * (a - G_rest / M_rest))
+
+
 def _zero(*collections) -> torch.Tensor:
     """An fp32 zero on the tensors' device: a sum of no terms is still a loss."""
     for c in collections:

@@ -13,8 +13,8 @@ import torch
 
 from . import images, masks
 from .blocks import tiles
-from .losses import (content_loss, grain, grain_loss, gram, guided_gram, guided_style_loss, style_loss,
-                     range_loss, temporal_loss, total_loss, tv_loss)
+from .losses import (complementary_gram, content_loss, grain, grain_loss, gram, guided_gram, guided_style_loss,
+                     style_loss, range_loss, temporal_loss, total_loss, tv_loss)
 from .settings import Settings
 from .vgg import pools_before
 
@@ -25,6 +25,10 @@ REF_AREA = 512 * 512 * 2 // 3
 # through Adam's first steps at a level, which move every pixel by about lr (bench/quality.py)
 GRAIN_STIFFNESS = 1e7
 RANGE_STIFFNESS = 1e5  # x beta, per mean squared grey level outside 0..255
+# A box painted for a surround completes the rest's statistics up to this many times the rest's
+# own deviation per position (losses.complementary_gram); uncapped, a pan's thin strip was asked
+# for statistics it could not reach and later frames drifted (bench/README.md, Video)
+COMPLEMENT_CAP = 1.0
 
 
 class Objective:
@@ -37,11 +41,15 @@ class Objective:
 
     `block` (px): evaluate VGG-19 block by block (nst/blocks.py) instead of on the whole picture
     at once, the targets included: the same L and the same gradient (two passes: the statistics
-    of all blocks, then each block's gradient from them), in memory bounded by the block's size."""
+    of all blocks, then each block's gradient from them), in memory bounded by the block's size.
+
+    `surround` (picture, free), both at this level's scale: the whole picture this one is a box of,
+    and a mask (1, 1, H, W) of its parts painted anew, this box among them; the style targets then
+    complete what the rest of the picture lacks (_complete)."""
 
     def __init__(self, net, s: Settings, content, styles, blend, size_hw, autocast=contextlib.nullcontext,
                  fmt=torch.contiguous_format, mask: torch.Tensor | None = None, temporal: list | None = None,
-                 block: int | None = None, on_block=None):
+                 block: int | None = None, on_block=None, surround: tuple | None = None):
         self.net, self.s, self.autocast, self.fmt, self.block = net, s, autocast, fmt, block
         self.on_block = on_block  # (pass, block, blocks) after each block: progress for a long step
         self.alpha_scale = alpha_scale(size_hw)
@@ -59,6 +67,8 @@ class Objective:
         # of another size or aspect asks for the same statistics.
         self.A_each = [{l: G * (self.M[l] / map_area(l, tuple(style.shape[-2:]))) for l, G in self._grams(style).items()}
                        for style in (styles if style_layers else ())]
+        if surround is not None:
+            self._complete(*surround)
         self._regions = self._guide(mask) if mask is not None and style_layers else None
         # mode 'inside': the picture is composited over the photo (nst/masks.py)
         self.keep = (masks.feathered(mask), content) if mask is not None and s.mask_mode == "inside" else None
@@ -68,6 +78,21 @@ class Objective:
         # each painting's grain at this picture's pixel count: the cap a picture's grain is held to
         self.g_each = [painting_grain(st, size_hw) for st in styles] if s.grain and style_layers else []
         self.mix(blend)
+
+    def _complete(self, picture: torch.Tensor, free: torch.Tensor) -> None:
+        """Each painting's targets made those that complete the statistics of the picture around
+        this one (losses.complementary_gram): the rest's guided Gram, outside `free`."""
+        with torch.no_grad():
+            feats = self.features(picture, self.style_layers)
+        pools = {l: pools_before(l) for l in self.style_layers}
+        rest, new = masks.at_layers(1 - free, pools), masks.at_layers(free, pools)
+        for l in self.style_layers:
+            M_rest, M_free = masks.area(rest[l]), masks.area(new[l])
+            if M_rest < masks.MIN_AREA or M_free < masks.MIN_AREA:
+                continue
+            G_rest = guided_gram(feats[l], rest[l])
+            for A_i in self.A_each:
+                A_i[l] = complementary_gram(A_i[l], self.M[l], G_rest, M_rest, M_free, COMPLEMENT_CAP)
 
     def _guide(self, mask) -> list:
         """[(masks, areas, source)] per region: inside the mask the paintings ('blend', or painting

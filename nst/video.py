@@ -101,14 +101,13 @@ def _image(a: np.ndarray) -> Image.Image:
     return Image.fromarray(np.clip(a + 0.5, 0, 255).astype(np.uint8), "RGB")
 
 
-def revealed_boxes(target: tuple) -> list[tuple]:
-    """[(left, top, right, bottom)] around each region the flow cannot carry onto a frame (c's
-    zeros), MARGIN px wider and at least SHORTEST a side, overlapping boxes merged, the largest
-    BOXES kept. Thin motion boundaries and specks (under REVEALED_MIN of the frame) are left to the
-    frame's own steps."""
+def revealed_boxes(new: np.ndarray) -> list[tuple]:
+    """[(left, top, right, bottom)] around each region the flow cannot carry onto a frame (`new`:
+    uncarried() of its temporal target), MARGIN px wider and at least SHORTEST a side, overlapping
+    boxes merged, the largest BOXES kept. Thin motion boundaries and specks (under REVEALED_MIN of
+    the frame) are left to the frame's own steps."""
     import cv2
 
-    new = _uncarried(target)
     (h, w), (_, _, regions, _) = new.shape, cv2.connectedComponentsWithStats(new)
     boxes = [_widened(x, y, x + rw, y + rh, w, h) for x, y, rw, rh, n in regions[1:] if n >= REVEALED_MIN * h * w]
     i = 0
@@ -123,21 +122,21 @@ def revealed_boxes(target: tuple) -> list[tuple]:
     return sorted(boxes, key=area, reverse=True)[:BOXES]
 
 
-def enters(target: tuple, box: tuple) -> bool:
+def enters(new: np.ndarray, box: tuple) -> bool:
     """Whether what the flow cannot carry in this box comes in at the frame's edge (a pan's new
     strip): held to the painting beside it, the box paints the strip as its continuation. A region
     inside the frame is what the flow lost (a moving object, what it uncovers): painted free, as a
     first frame is, since held it kept the style of the painted pixels around it and stayed near
-    the photo (bench/video.py's object clip: 1.5x the first frame's style loss)."""
-    new = _uncarried(target) > 0
+    the photo (bench/video.py's object clip: 1.5x the first frame's style loss). `new`: uncarried()
+    of the frame's temporal target."""
     left, top, right, bottom = box
     h, w = new.shape
     rims = [new[top:bottom, 0]] * (left == 0) + [new[top:bottom, w - 1]] * (right == w) + \
         [new[0, left:right]] * (top == 0) + [new[h - 1, left:right]] * (bottom == h)
-    return any(r.any() for r in rims)
+    return any((r > 0).any() for r in rims)
 
 
-def _uncarried(target: tuple) -> np.ndarray:
+def uncarried(target: tuple) -> np.ndarray:
     """(H, W) uint8, 1 where the flow cannot carry the painting onto the frame, lines a pixel or
     two thin (motion boundaries, the frame's rim) left out."""
     import cv2
@@ -162,36 +161,40 @@ def area(box: tuple) -> int:
     return (box[2] - box[0]) * (box[3] - box[1])
 
 
-def paint_revealed(frame: Image.Image, styles, s: Settings, targets, boxes: list, cancel=None,
-                   cap: float | None = None) -> Image.Image:
+def paint_revealed(frame: Image.Image, styles, s: Settings, targets, boxes: list, edge: list,
+                   around: Image.Image, cancel=None, cap: float | None = None) -> Image.Image:
     """The frame with each revealed box painted as a first frame is (from the photo, coarse to
-    fine), held to the temporal `targets` where the flow is reliable: what the new pixels start
-    from, so they are painted as far as the rest (Ruder et al. 2016 paint disocclusions anew). A
-    budget (s.seconds) is shared by the boxes by their areas; `cap` (perf_counter) as paint_run's."""
+    fine), held to the temporal `targets` where the flow is reliable if it comes in at the frame's
+    edge (`edge`, per box: see enters()): what the new pixels start from, so they are painted as
+    far as the rest (Ruder et al. 2016 paint disocclusions anew). Each box's style targets complete the statistics of `around` (the frame as it starts: the carried
+    painting, the photo in the boxes), so the frame as a whole, not the box alone, is the
+    painting's. A budget (s.seconds) is shared by the boxes by their areas; `cap` (perf_counter)
+    as paint_run's."""
     out, whole = frame.copy(), sum(map(area, boxes))
-    for box in boxes:
+    for box, at_edge in zip(boxes, edge):
         crop = frame.crop(box)
-        held = [(w.crop(box), c.crop(box)) for w, c in targets] if enters(targets[0], box) else []
+        held = [(w.crop(box), c.crop(box)) for w, c in targets] if at_edge else []
         # the painting at the frame's scale, not the box's: its strokes as large as the rest's
         scale = min(Limits().style_scale[1], s.style_scale * max(frame.size) / max(crop.size))
         sb = s.replace(size=max(crop.size), style_scale=scale)
         if s.seconds is not None:
             sb = sb.replace(seconds=max(0.25, s.seconds * area(box) / whole))
         limit = None if cap is None else cap - time.perf_counter()
-        painted = paint_one(crop, styles, sb, targets=held, cancel=cancel, limit=limit).image
+        painted = paint_one(crop, styles, sb, targets=held, cancel=cancel, limit=limit,
+                            surround=engine.Surround(around, box, tuple(boxes))).image
         out.paste(painted.resize(crop.size, Image.LANCZOS), box[:2])
     return out
 
 
 def paint_frames(frame: Image.Image, styles, s: Settings, *, init=None, targets=(), started=None,
-                 cancel=None, limit: float | None = None) -> Iterator[engine.Frame]:
+                 cancel=None, limit: float | None = None, surround=None) -> Iterator[engine.Frame]:
     """One frame's engine Frames: from scratch (init None: the pyramid as s says) or from `init`
     at one scale, with a temporal loss towards each (warped, c) of `targets`; `limit` caps it as
-    stylize()'s does. The last has done=True."""
+    stylize()'s does; `surround` (engine.Surround) for a box of a frame. The last has done=True."""
     if init is not None:
         s = s.replace(pyramid=False)
     return engine.stylize(frame, styles, s, init_image=init, temporal=list(targets) or None,
-                          started=started, cancel=cancel, limit=limit)
+                          started=started, cancel=cancel, limit=limit, surround=surround)
 
 
 def paint_one(frame: Image.Image, styles, s: Settings, **kw) -> engine.Frame:
@@ -230,7 +233,9 @@ def paint_run(frames: Sequence[Image.Image], styles, s: Settings, *, first: Imag
             targets.append(target)
         if closing is not None and k == len(frames) - 1:
             targets.append(start_of(closing[0], frames[k], closing[1])[1])
-        boxes = [] if fresh else revealed_boxes(targets[0])
+        new = None if fresh else uncarried(targets[0])
+        boxes = [] if fresh else revealed_boxes(new)
+        edge = [enters(new, b) for b in boxes]  # a pan's strips, held to the painting beside them
         new_share = sum(map(area, boxes)) / (frames[k].size[0] * frames[k].size[1])
         extra = max(BOX_UNITS, FIRST * new_share) if boxes else 0.0  # units more for the boxes
         if steps is not None:
@@ -248,7 +253,7 @@ def paint_run(frames: Sequence[Image.Image], styles, s: Settings, *, first: Imag
             fill = s.replace(seconds=max(0.5, share * extra / weight), steps=None)
         started = time.perf_counter()
         if boxes:  # first what the flow could not carry, painted on its own, under the warp
-            painted = paint_revealed(frames[k], styles, fill, targets, boxes, cancel, cap)
+            painted = paint_revealed(frames[k], styles, fill, targets, boxes, edge, init, cancel, cap)
             init = start_from(carried, painted)[0]  # the same flow, the painted boxes under it
             if sk.seconds is not None:
                 sk = sk.replace(seconds=max(0.5, sk.seconds - (time.perf_counter() - started)))

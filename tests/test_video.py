@@ -65,7 +65,7 @@ def test_what_a_pan_brings_in_is_painted_like_the_rest():
     photo = Image.open(PHOTO).convert("RGB").resize((256, 171))
     frames = [photo.crop((40 + 8 * k, 40, 136 + 8 * k, 104)) for k in range(4)]  # 96 x 64, 8 px a frame
     _, target = video.start_of(frames[0], frames[1], frames[0])
-    (box,) = video.revealed_boxes(target)
+    (box,) = video.revealed_boxes(video.uncarried(target))
     assert box[2] == 96 and box[0] <= 96 - 8 - video.MARGIN + 2, box  # the new strip and a margin
     painted = [f.image for f in video.paint_clip(frames, [cool_painting(64, 64)], Settings(size=96), steps=40)]
     far = np.abs(np.asarray(painted[-1], np.float32) - np.asarray(frames[-1], np.float32)).mean(-1)
@@ -82,12 +82,12 @@ def test_a_strip_a_pan_brings_in_is_held_to_its_neighbours_and_a_region_the_flow
     c[:, 0] = 0  # the rim: one column the warp could not fill
     c[20:40, 30:50] = 0  # a thing the flow lost
     target = (None, Image.fromarray(c, "L"))
-    (inside,) = video.revealed_boxes(target)
-    assert not video.enters(target, inside)
+    (inside,) = video.revealed_boxes(video.uncarried(target))
+    assert not video.enters(video.uncarried(target), inside)
     c[:, -10:] = 0  # and a pan's new strip
     target = (None, Image.fromarray(c, "L"))
-    boxes = video.revealed_boxes(target)
-    assert [video.enters(target, b) for b in boxes] == [b[2] == 96 for b in boxes] and len(boxes) >= 1
+    boxes = video.revealed_boxes(video.uncarried(target))
+    assert [video.enters(video.uncarried(target), b) for b in boxes] == [b[2] == 96 for b in boxes] and len(boxes) >= 1
 
 
 @pytest.mark.timeout(120)
@@ -304,3 +304,23 @@ def test_what_a_pan_brings_in_is_not_taken_from_the_previous_frame():
     a, b = pan(n=2, w=96, h=64, dx=8, dy=0)
     c = flow.reliability(flow.flow(b, a), flow.flow(a, b))
     assert c[8:-8, -6:].mean() < 0.2 and c[8:-8, 20:60].mean() > 0.8, (c[8:-8, -6:].mean(), c[8:-8, 20:60].mean())
+
+
+def test_a_box_painted_for_its_frame_brings_what_the_rest_of_the_frame_lacks():
+    """A revealed box is painted so the frame as a whole has the painting's statistics: beside a
+    rest painted all red, a box painted from a half-red, half-blue painting comes out bluer than
+    the same box painted on its own."""
+    painting = np.zeros((64, 64, 3), np.uint8)
+    painting[:, :32] = (200, 30, 30)
+    painting[:, 32:] = (30, 30, 200)
+    painting = Image.fromarray(painting)
+    frame = Image.new("RGB", (96, 64), (200, 30, 30))
+    box = (64, 0, 96, 64)
+    crop = Image.new("RGB", (32, 64), (128, 128, 128))
+    frame.paste(crop, box[:2])
+    s = Settings(size=64, steps=60, content_weight=0.0, init="content", pyramid=False, seed=0)
+    alone = video.paint_one(crop, [painting], s).image
+    framed = video.paint_one(crop, [painting], s, surround=video.engine.Surround(frame, box, (box,))).image
+    blue = lambda im: float(np.asarray(im, np.float32)[..., 2].mean() - np.asarray(im, np.float32)[..., 0].mean())  # noqa: E731
+    assert blue(framed) > blue(alone) + 10, (blue(framed), blue(alone))  # 19 more
+
