@@ -20,9 +20,9 @@ class Descent:
     nst.optim.make_optimizer. `basis`: what it moves, the pixels or a Laplacian pyramid's
     coefficients z (nst/basis.py). Adam's pictures stay in 0..255; L-BFGS's are not clamped.
     `diagonal`: the step from which L-BFGS scales each pixel's step by its own gradient's size
-    (nst.optim.LBFGS); None: never."""
+    (nst.optim.LBFGS); None: never. `lr`: Adam's step, one or per pixel (a tensor like x0's)."""
 
-    def __init__(self, objective: Objective, x0: torch.Tensor, optimizer: str, lr: float, history: int = 100,
+    def __init__(self, objective: Objective, x0: torch.Tensor, optimizer: str, lr: float | torch.Tensor, history: int = 100,
                  basis: str = "pixels", diagonal: int | None = None):
         self.objective, self.optimizer, self.lr = objective, optimizer, lr
         self.basis = make_basis(basis, x0.shape)

@@ -28,6 +28,8 @@ from .settings import LAYERS, Settings
 from .speed import flops_per_step, sync
 from .vgg import load_vgg
 
+HELD_LR = 0.25  # of Adam's lr, where a video frame's painting is carried from the frame before
+
 
 @dataclass(frozen=True)
 class FrameInfo:
@@ -158,8 +160,9 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
                                   fmt, block=p.blocks[level], on_block=on_block,
                                   **inputs.at_level(tuple(c.shape[-2:]), p.device))
             # 4c. the descent, carrying Adam's moments across levels if asked
-            coarser, descent = descent, Descent(objective, x0.to(p.device), p.optimizers[level], s.lr, p.history,
-                                                   p.basis, p.diagonal)
+            coarser, descent = descent, Descent(objective, x0.to(p.device), p.optimizers[level],
+                                                   step_sizes(s.lr, objective, p.basis, init_image is not None), p.history, p.basis,
+                                                   p.diagonal)
             if s.carry_moments and coarser is not None:
                 descent.take_moments(coarser)
             done_here = checkpoints.restore(level, descent)
@@ -179,6 +182,18 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
         descent = objective = None  # noqa: F841 (drop references so memory returns now)
         if p.device.type == "cuda":
             torch.cuda.empty_cache()
+
+
+def step_sizes(lr: float, objective: Objective, basis: str, warm: bool) -> float | torch.Tensor:
+    """Adam's step, per pixel for a video frame that starts from the painting carried from the
+    frame before (`warm`), over the pixels: HELD_LR x lr where its temporal targets carry it
+    (their reliability c), lr where it is new. Adam's first steps move every pixel by about lr
+    whatever its gradient: a carried pixel, painted already, was pushed off and a few steps could
+    not bring it back."""
+    if not (warm and objective.temporal) or basis != "pixels":
+        return lr
+    c = torch.stack([c for _, c in objective.temporal]).amax(0)
+    return lr * (1 - (1 - HELD_LR) * c)
 
 
 def _steps(descent: Descent, objective: Objective, schedule: Schedule, level: int, step: int,

@@ -26,9 +26,9 @@ class Adam:
         x <- x - lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
 
     Its state has torch's keys (step, exp_avg, exp_avg_sq), so the moments can be carried from
-    one pyramid level to the next."""
+    one pyramid level to the next. `lr` may be a tensor that broadcasts to x: a step per pixel."""
 
-    def __init__(self, x: torch.Tensor, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
+    def __init__(self, x: torch.Tensor, lr: float | torch.Tensor, betas=(0.9, 0.999), eps: float = 1e-8):
         self.x, self.lr, self.betas, self.eps = x, lr, betas, eps
         self.state: dict = {}
 
@@ -52,7 +52,10 @@ class Adam:
             s["exp_avg"].lerp_(g, 1 - b1)
             s["exp_avg_sq"].mul_(b2).addcmul_(g, g, value=1 - b2)
             denom = (s["exp_avg_sq"].sqrt() / math.sqrt(1 - b2 ** t)).add_(self.eps)
-            self.x.addcdiv_(s["exp_avg"], denom, value=-self.lr / (1 - b1 ** t))
+            if isinstance(self.lr, torch.Tensor):  # a step size per pixel
+                self.x.sub_(self.lr * s["exp_avg"] / denom / (1 - b1 ** t))
+            else:
+                self.x.addcdiv_(s["exp_avg"], denom, value=-self.lr / (1 - b1 ** t))
         return loss
 
 
@@ -241,7 +244,7 @@ def _strong_wolfe(phi, d: torch.Tensor, t: float, f0: float, g0: torch.Tensor, g
     return best
 
 
-def make_optimizer(name: str, x: torch.Tensor, lr: float, history: int = 100, diagonal: int | None = None):
+def make_optimizer(name: str, x: torch.Tensor, lr: float | torch.Tensor, history: int = 100, diagonal: int | None = None):
     """'adam'; 'polish': L-BFGS as the textbook runs it (no line search, one evaluation per step,
     history 100), after Adam has painted the picture; 'lbfgs': L-BFGS with a strong-Wolfe line
     search (history 50), which may start from noise. `history` caps L-BFGS's curvature pairs

@@ -324,3 +324,22 @@ def test_a_box_painted_for_its_frame_brings_what_the_rest_of_the_frame_lacks():
     blue = lambda im: float(np.asarray(im, np.float32)[..., 2].mean() - np.asarray(im, np.float32)[..., 0].mean())  # noqa: E731
     assert blue(framed) > blue(alone) + 10, (blue(framed), blue(alone))  # 19 more
 
+
+@pytest.mark.timeout(120)
+def test_a_later_frames_steps_improve_on_the_painting_it_carries(monkeypatch):
+    """Adam's first steps move every pixel by about its step, whatever its gradient: at the full
+    step, a later frame's few steps only shook the painting carried from the frame before, and
+    the frame kept its start, no better. Where the flow carries the painting the step is HELD_LR
+    of it, and the frame ends lower on its objective than it started."""
+    from nst import engine
+    photo = Image.open(PHOTO).convert("RGB").resize((96, 64))
+    s = Settings(size=96, seed=0)
+
+    def second_frame() -> float:
+        frames = list(video.paint_clip([photo, photo], [cool_painting(64, 64)], s, steps=30))
+        return frames[1].losses["total"]
+
+    held = second_frame()
+    monkeypatch.setattr(engine, "HELD_LR", 1.0)
+    full = second_frame()
+    assert held < 0.95 * full, (held, full)
