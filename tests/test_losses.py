@@ -8,7 +8,7 @@ import torch
 
 from nst.losses import (content_loss, gram, guided_gram, guided_style_loss, layer_style_loss,
                         style_loss, total_loss, tv_loss)
-from nst.losses import grain, grain_loss
+from nst.losses import complementary_gram, grain, grain_loss
 
 N, H, W = 6, 5, 4
 M = H * W
@@ -113,3 +113,17 @@ def test_the_range_term_is_zero_inside_and_pulls_back_what_leaves_it():
     L.backward()
     assert x.grad[0, 0, 0, 0] > 0 and x.grad[0, 1, 1, 1] < 0  # descent moves both back in
     assert int((x.grad != 0).sum()) == 2
+
+
+def test_a_box_painted_to_the_complementary_gram_completes_the_whole_picture():
+    """Uncapped, a box whose Gram matrix per position is A'/M and a rest whose is G_rest/M_rest make
+    a whole whose Gram matrix per position is the painting's own; capped, the box is asked for no
+    more than cap times the rest's deviation."""
+    g = torch.Generator().manual_seed(0)
+    A, G_rest = torch.rand(4, 4, generator=g) * 40, torch.rand(4, 4, generator=g) * 300
+    M, M_rest, M_free = 10, 30.0, 10.0  # the box is all that is free: 3x as much rest as box
+    box = complementary_gram(A, M, G_rest, M_rest, M_free, cap=float("inf")) / M
+    whole = (M_free * box + G_rest) / (M_free + M_rest)
+    torch.testing.assert_close(whole, A / M)
+    capped = complementary_gram(A, M, G_rest, M_rest, M_free, cap=1.0) / M
+    torch.testing.assert_close(capped - A / M, A / M - G_rest / M_rest)
