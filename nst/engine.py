@@ -116,9 +116,8 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
     size. `full_frames` shows every frame at the final size (coarse levels enlarged, a mask's
     outside the full-size photo); the final frame is never enlarged. `preview` (a long side)
     shows every frame but the final one at that size at most, all of one size: a print's live
-    picture, cheap to make and to send. `temporal`, [(warped,
-    reliability)] images of the photo's size, makes this a video frame (nst/video.py); `surround`
-    a crop of one painted to complete the rest (Surround)."""
+    picture, cheap to make and to send. `temporal`, [(warped, reliability)] images of the photo's
+    size, makes this a video frame (nst/video.py); `surround` a crop of one (Surround)."""
     # 1. check the inputs
     started = time.perf_counter() if started is None else started
     s = resume.to_settings() if resume is not None else settings or Settings()
@@ -160,9 +159,9 @@ def stylize(content: Image.Image, styles: Image.Image | Sequence[Image.Image],
                                   fmt, block=p.blocks[level], on_block=on_block,
                                   **inputs.at_level(tuple(c.shape[-2:]), p.device))
             # 4c. the descent, carrying Adam's moments across levels if asked
-            coarser, descent = descent, Descent(objective, x0.to(p.device), p.optimizers[level],
-                                                   step_sizes(s.lr, objective, p.basis, init_image is not None), p.history, p.basis,
-                                                   p.diagonal)
+            lr = step_sizes(s.lr, objective, p.basis, warm=init_image is not None)
+            coarser, descent = descent, Descent(objective, x0.to(p.device), p.optimizers[level], lr, p.history,
+                                                   p.basis, p.diagonal)
             if s.carry_moments and coarser is not None:
                 descent.take_moments(coarser)
             done_here = checkpoints.restore(level, descent)
