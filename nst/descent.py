@@ -22,8 +22,8 @@ class Descent:
     `diagonal`: the step from which L-BFGS scales each pixel's step by its own gradient's size
     (nst.optim.LBFGS); None: never. `lr`: Adam's step, one or per pixel (a tensor like x0's)."""
 
-    def __init__(self, objective: Objective, x0: torch.Tensor, optimizer: str, lr: float | torch.Tensor, history: int = 100,
-                 basis: str = "pixels", diagonal: int | None = None):
+    def __init__(self, objective: Objective, x0: torch.Tensor, optimizer: str, lr: float | torch.Tensor,
+                 history: int = 100, basis: str = "pixels", diagonal: int | None = None):
         self.objective, self.optimizer, self.lr = objective, optimizer, lr
         self.basis = make_basis(basis, x0.shape)
         self.z = self.basis.analyse(x0).requires_grad_(True)

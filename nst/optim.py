@@ -244,7 +244,8 @@ def _strong_wolfe(phi, d: torch.Tensor, t: float, f0: float, g0: torch.Tensor, g
     return best
 
 
-def make_optimizer(name: str, x: torch.Tensor, lr: float | torch.Tensor, history: int = 100, diagonal: int | None = None):
+def make_optimizer(name: str, x: torch.Tensor, lr: float | torch.Tensor, history: int = 100,
+                   diagonal: int | None = None):
     """'adam'; 'polish': L-BFGS as the textbook runs it (no line search, one evaluation per step,
     history 100), after Adam has painted the picture; 'lbfgs': L-BFGS with a strong-Wolfe line
     search (history 50), which may start from noise. `history` caps L-BFGS's curvature pairs

@@ -133,7 +133,7 @@ def enters(new: np.ndarray, box: tuple) -> bool:
     h, w = new.shape
     rims = [new[top:bottom, 0]] * (left == 0) + [new[top:bottom, w - 1]] * (right == w) + \
         [new[0, left:right]] * (top == 0) + [new[h - 1, left:right]] * (bottom == h)
-    return any((r > 0).any() for r in rims)
+    return any(r.any() for r in rims)
 
 
 def uncarried(target: tuple) -> np.ndarray:
@@ -166,10 +166,10 @@ def paint_revealed(frame: Image.Image, styles, s: Settings, targets, boxes: list
     """The frame with each revealed box painted as a first frame is (from the photo, coarse to
     fine), held to the temporal `targets` where the flow is reliable if it comes in at the frame's
     edge (`edge`, per box: see enters()): what the new pixels start from, so they are painted as
-    far as the rest (Ruder et al. 2016 paint disocclusions anew). Each box's style targets complete the statistics of `around` (the frame as it starts: the carried
-    painting, the photo in the boxes), so the frame as a whole, not the box alone, is the
-    painting's. A budget (s.seconds) is shared by the boxes by their areas; `cap` (perf_counter)
-    as paint_run's."""
+    far as the rest (Ruder et al. 2016 paint disocclusions anew). Each box's style targets complete
+    the statistics of `around` (the frame as it starts: the carried painting, the photo in the
+    boxes), so the frame as a whole, not the box alone, is the painting's. A budget (s.seconds) is
+    shared by the boxes by their areas; `cap` (perf_counter) as paint_run's."""
     out, whole = frame.copy(), sum(map(area, boxes))
     for box, at_edge in zip(boxes, edge):
         crop = frame.crop(box)

@@ -81,13 +81,13 @@ def test_a_strip_a_pan_brings_in_is_held_to_its_neighbours_and_a_region_the_flow
     c = np.full((64, 96), 255, np.uint8)
     c[:, 0] = 0  # the rim: one column the warp could not fill
     c[20:40, 30:50] = 0  # a thing the flow lost
-    target = (None, Image.fromarray(c, "L"))
-    (inside,) = video.revealed_boxes(video.uncarried(target))
-    assert not video.enters(video.uncarried(target), inside)
+    new = video.uncarried((None, Image.fromarray(c, "L")))
+    (inside,) = video.revealed_boxes(new)
+    assert not video.enters(new, inside)
     c[:, -10:] = 0  # and a pan's new strip
-    target = (None, Image.fromarray(c, "L"))
-    boxes = video.revealed_boxes(video.uncarried(target))
-    assert [video.enters(video.uncarried(target), b) for b in boxes] == [b[2] == 96 for b in boxes] and len(boxes) >= 1
+    new = video.uncarried((None, Image.fromarray(c, "L")))
+    boxes = video.revealed_boxes(new)
+    assert [video.enters(new, b) for b in boxes] == [b[2] == 96 for b in boxes] and len(boxes) >= 1
 
 
 @pytest.mark.timeout(120)
