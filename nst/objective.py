@@ -45,7 +45,8 @@ class Objective:
 
     `surround` (picture, free), both at this level's scale: the whole picture this one is a box of,
     and a mask (1, 1, H, W) of its parts painted anew, this box among them; the style targets then
-    complete what the rest of the picture lacks (_complete)."""
+    complete what the rest of the picture lacks (_complete), and its grain is held to the
+    painting's at the whole picture's pixel count, whose scale its strokes are painted at."""
 
     def __init__(self, net, s: Settings, content, styles, blend, size_hw, autocast=contextlib.nullcontext,
                  fmt=torch.contiguous_format, mask: torch.Tensor | None = None, temporal: list | None = None,
@@ -75,8 +76,10 @@ class Objective:
         # a video frame: [(a painted neighbour warped onto this frame, its reliability)]
         self.temporal = list(temporal or ()) if s.temporal_weight else []
         self.gamma = s.temporal_weight * 3 * size_hw[0] * size_hw[1]  # the 1/D of eq. 6 undone
-        # each painting's grain at this picture's pixel count: the cap a picture's grain is held to
-        self.g_each = [painting_grain(st, size_hw) for st in styles] if s.grain and style_layers else []
+        # each painting's grain at this picture's pixel count (a box's: the whole picture's, its
+        # strokes are the whole's size): the cap a picture's grain is held to
+        grain_hw = size_hw if surround is None else tuple(surround[0].shape[-2:])
+        self.g_each = [painting_grain(st, grain_hw) for st in styles] if s.grain and style_layers else []
         self.mix(blend)
 
     def _complete(self, picture: torch.Tensor, free: torch.Tensor) -> None:
