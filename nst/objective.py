@@ -87,8 +87,8 @@ class Objective:
         this one (losses.complementary_gram): the rest's guided Gram, outside `free`."""
         with torch.no_grad():
             feats = self.features(picture, self.style_layers)
-        pools = {l: pools_before(l) for l in self.style_layers}
-        rest, new = masks.at_layers(1 - free, pools), masks.at_layers(free, pools)
+        new = masks.at_layers(free, {l: pools_before(l) for l in self.style_layers})
+        rest = {l: 1 - m for l, m in new.items()}  # average pooling is linear: the rest's, as _guide's outside
         for l in self.style_layers:
             M_rest, M_free = masks.area(rest[l]), masks.area(new[l])
             if M_rest < masks.MIN_AREA or M_free < masks.MIN_AREA:
