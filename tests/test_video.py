@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from conftest import cool_painting
 from nst import Settings, clipio, flow, video
@@ -93,16 +93,17 @@ def test_a_strip_a_pan_brings_in_is_held_to_its_neighbours_and_a_region_the_flow
 @pytest.mark.timeout(120)
 def test_under_a_time_budget_what_a_pan_brings_in_is_painted_as_far_as_the_rest():
     """With seconds, not steps: the strip each frame brings in is painted in the time its own
-    painting needs, so in the last frame the strips are well away from the photo: 0.62-0.75 of
-    the rest's distance in 16 runs, where left to the frame's own steps they stayed 0.40-0.42
-    (nearly the photo, a seam). The same columns of the frame painted alone are 0.89-0.95: the
-    strips still settle nearer the photo once carried (timed, so a busy machine moves it)."""
+    painting needs, from the photo in the carried painting's colours, so in the last frame the
+    strips are as far from the photo as the same columns of the frame painted alone (0.89-0.95
+    of the rest's distance): 0.89-1.03 in 9 runs. From the photo's own colours they were
+    0.62-0.75 (16 runs), left to the frame's own steps 0.40-0.42 (nearly the photo, a seam).
+    Timed, so a busy machine moves it."""
     photo = Image.open(PHOTO).convert("RGB").resize((384, 256))
     frames = [photo.crop((40 + 12 * k, 40, 232 + 12 * k, 168)) for k in range(5)]  # 192 x 128, 12 px a frame
     painted = [f.image for f in video.paint_clip(frames, [cool_painting(64, 64)], Settings(size=192), seconds=10)]
     far = np.abs(np.asarray(painted[-1], np.float32) - np.asarray(frames[-1], np.float32)).mean(-1)
     new, old = far[8:-8, -44:-4].mean(), far[8:-8, 8:120].mean()  # the last 3 strips vs the carried part
-    assert new >= 0.55 * old, (new, old)
+    assert new >= 0.8 * old, (new, old)
 
 
 @pytest.mark.timeout(120)
@@ -342,6 +343,45 @@ def test_a_box_painted_for_its_frame_is_no_grainier_than_the_painting_at_the_fra
     painted = video.paint_one(frame.crop(box), [painting], s, surround=video.engine.Surround(frame, box, (box,))).image
     rough = grain(images.to_tensor(painted)).item() / painting_grain(images.to_tensor(painting), (128, 192))
     assert rough <= 1.1, rough  # 0.96; 1.31 with the cap at the box's own pixel count
+
+
+@pytest.mark.timeout(60)
+def test_a_held_box_is_no_grainier_than_the_painting_where_it_paints():
+    """A box held to the carried painting over most of its width paints only the rest: its grain
+    is held there, not over the whole box, where the smooth held part let the new strip come out
+    rougher than the painting."""
+    from nst import images
+    from nst.losses import grain
+    from nst.objective import painting_grain
+    frame = Image.open(PHOTO).convert("RGB").resize((192, 128))
+    painting = Image.open(ROOT / "examples" / "styles" / "the_scream.jpg").convert("RGB")
+    box = (128, 0, 192, 128)
+    smooth = frame.filter(ImageFilter.GaussianBlur(6)).crop(box)  # a carried painting with no grain
+    held = np.zeros((128, 64), np.uint8)
+    held[:, :40] = 255
+    s = video.frame_method(Settings(size=128, steps=40, seed=0))
+    painted = video.paint_one(frame.crop(box), [painting], s, init=frame.crop(box),
+                              targets=[(smooth, Image.fromarray(held, "L"))],
+                              surround=video.engine.Surround(frame, box, (box,))).image
+    free = images.to_tensor(painted)[..., 44:]
+    rough = grain(free).item() / painting_grain(images.to_tensor(painting), (128, 192))
+    assert rough <= 1.1, rough
+
+
+def test_a_revealed_box_starts_in_the_colours_the_carried_painting_gave_the_photo():
+    """What a pan brings in starts from the photo with the colour cast the painting carried onto
+    the rest of the frame has, so its few seconds go into strokes, not into finding the colours."""
+    frame = Image.open(PHOTO).convert("RGB").resize((96, 64))
+    photo = np.asarray(frame, np.float32)
+    cast = np.clip(0.8 * photo + np.array([40.0, 0.0, -20.0]), 0, 255)  # warmer and flatter
+    c = np.zeros((64, 96), np.uint8)
+    c[:, :72] = 255
+    start = np.asarray(video.in_carried_colours(frame, (Image.fromarray(cast.astype(np.uint8)), Image.fromarray(c, "L"))),
+                       np.float32)
+    assert np.abs(start[:, 72:] - cast[:, 72:]).mean() < 2.0  # the cast, continued where nothing is carried
+    assert np.abs(photo[:, 72:] - cast[:, 72:]).mean() > 15.0
+    none = video.in_carried_colours(frame, (Image.fromarray(cast.astype(np.uint8)), Image.fromarray(0 * c, "L")))
+    assert np.array_equal(np.asarray(none), np.asarray(frame))  # nothing carried: the photo itself
 
 
 @pytest.mark.timeout(120)
