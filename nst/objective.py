@@ -46,7 +46,8 @@ class Objective:
     `surround` (picture, free), both at this level's scale: the whole picture this one is a box of,
     and a mask (1, 1, H, W) of its parts painted anew, this box among them; the style targets then
     complete what the rest of the picture lacks (_complete), and its grain is held to the
-    painting's at the whole picture's pixel count, whose scale its strokes are painted at."""
+    painting's at the whole picture's pixel count, whose scale its strokes are painted at, over
+    the part it paints (where no temporal target holds it)."""
 
     def __init__(self, net, s: Settings, content, styles, blend, size_hw, autocast=contextlib.nullcontext,
                  fmt=torch.contiguous_format, mask: torch.Tensor | None = None, temporal: list | None = None,
@@ -80,6 +81,11 @@ class Objective:
         # strokes are the whole's size): the cap a picture's grain is held to
         grain_hw = size_hw if surround is None else tuple(surround[0].shape[-2:])
         self.g_each = [painting_grain(st, grain_hw) for st in styles] if s.grain and style_layers else []
+        # where the cap measures grain: within the brush; in a box, where it paints (where no
+        # temporal target holds it): over the whole box the held rest's lower grain hid the strip's
+        self.grain_where = self.keep and self.keep[0]
+        if surround is not None and self.temporal:
+            self.grain_where = 1 - torch.stack([c for _, c in self.temporal]).amax(0)
         self.mix(blend)
 
     def _complete(self, picture: torch.Tensor, free: torch.Tensor) -> None:
@@ -207,7 +213,7 @@ class Objective:
         clipped: unclipped, L-BFGS's picture measured 1.2x its own objective once shown)."""
         zero = xp.new_zeros(())
         tv = tv_loss(xp) if self.s.tv_weight else zero
-        Lg = zero if self.grain_max is None else grain_loss(xp, self.grain_max, self.keep and self.keep[0])
+        Lg = zero if self.grain_max is None else grain_loss(xp, self.grain_max, self.grain_where)
         Lt = sum((temporal_loss(xp, w, c) for w, c in self.temporal), zero)
         return total_loss(zero, zero, 0.0, 0.0, tv, self.s.tv_weight, Lt, self.gamma, Lg,
                           GRAIN_STIFFNESS * self.beta if self.grain_max is not None else 0.0
