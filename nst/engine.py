@@ -189,10 +189,9 @@ def step_sizes(lr: float, objective: Objective, basis: str, warm: bool) -> float
     (their reliability c), lr where it is new. Adam's first steps move every pixel by about lr
     whatever its gradient: a carried pixel, painted already, was pushed off and a few steps could
     not bring it back."""
-    if not (warm and objective.temporal) or basis != "pixels":
+    if not warm or objective.held is None or basis != "pixels":
         return lr
-    c = torch.stack([c for _, c in objective.temporal]).amax(0)
-    return lr * (1 - (1 - HELD_LR) * c)
+    return lr * (1 - (1 - HELD_LR) * objective.held)
 
 
 def _steps(descent: Descent, objective: Objective, schedule: Schedule, level: int, step: int,

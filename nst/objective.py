@@ -76,6 +76,8 @@ class Objective:
         self.keep = (masks.feathered(mask), content) if mask is not None and s.mask_mode == "inside" else None
         # a video frame: [(a painted neighbour warped onto this frame, its reliability)]
         self.temporal = list(temporal or ()) if s.temporal_weight else []
+        # 0..1 per pixel: how firmly the temporal targets hold it (the most reliable one's c)
+        self.held = torch.stack([c for _, c in self.temporal]).amax(0) if self.temporal else None
         self.gamma = s.temporal_weight * 3 * size_hw[0] * size_hw[1]  # the 1/D of eq. 6 undone
         # each painting's grain at this picture's pixel count (a box's: the whole picture's, its
         # strokes are the whole's size): the cap a picture's grain is held to
@@ -84,8 +86,8 @@ class Objective:
         # where the cap measures grain: within the brush; in a box, where it paints (where no
         # temporal target holds it): over the whole box the held rest's lower grain hid the strip's
         self.grain_where = self.keep and self.keep[0]
-        if surround is not None and self.temporal:
-            self.grain_where = 1 - torch.stack([c for _, c in self.temporal]).amax(0)
+        if surround is not None and self.held is not None:
+            self.grain_where = 1 - self.held
         self.mix(blend)
 
     def _complete(self, picture: torch.Tensor, free: torch.Tensor) -> None:

@@ -184,8 +184,8 @@ def paint_revealed(frame: Image.Image, styles, s: Settings, targets, boxes: list
         if s.seconds is not None:
             sb = sb.replace(seconds=max(0.25, s.seconds * area(box) / whole))
         limit = None if cap is None else cap - time.perf_counter()
-        painted = paint_one(crop, styles, sb, init=start and start.crop(box), targets=held, cancel=cancel,
-                            limit=limit, surround=engine.Surround(around, box, tuple(boxes))).image
+        painted = paint_one(crop, styles, sb, init=None if start is None else start.crop(box), targets=held,
+                            cancel=cancel, limit=limit, surround=engine.Surround(around, box, tuple(boxes))).image
         out.paste(painted.resize(crop.size, Image.LANCZOS), box[:2])
     return out
 
