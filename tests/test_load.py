@@ -115,3 +115,47 @@ def test_two_visitors_at_once_each_get_their_own_picture(server, tmp_path):
     for t in threads:
         t.join(180)
     assert results == {"wide": (64, 32), "tall": (32, 64)}
+
+
+def test_visitors_shown_the_same_picture_at_once_each_receive_it_whole():
+    """Visitors shown the same picture at the same moment (the first frame of the same example)
+    each download it whole. Each of 6 visitors' 5 jobs shows one 384 px picture 20 times through
+    files.Shown, as the app's live picture is shown. Handed to Gradio as PIL pictures, which it
+    rewrites under one path named by their bytes, 1 to 6 of these 30 jobs broke off mid-download."""
+    import gradio as gr
+    import numpy as np
+
+    from nst.ui import files
+    from test_app import free_port
+    picture = Image.fromarray(np.random.default_rng(0).integers(0, 255, (384, 384, 3), dtype=np.uint8))
+
+    def job(_):
+        with files.Shown() as show:
+            for _ in range(20):
+                yield show(picture)
+
+    with gr.Blocks() as blocks:
+        box, out = gr.Textbox(), gr.Image(format="jpeg")
+        box.submit(job, box, out, api_name="show")
+    _, url, _ = blocks.queue(default_concurrency_limit=8).launch(
+        prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)
+    errors, done = [], []
+
+    def visitor():
+        client = Client(url, verbose=False)
+        for _ in range(5):
+            try:
+                client.submit("go", api_name="/show").result(timeout=60)
+                done.append(1)
+            except Exception as e:  # noqa: BLE001 (each broken job is the finding)
+                errors.append(str(e)[:120])
+
+    try:
+        threads = [threading.Thread(target=visitor) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    finally:
+        blocks.close()
+    assert not errors and len(done) == 30, (len(done), errors[:3])

@@ -17,7 +17,7 @@ from PIL import Image
 
 from .. import explore
 from ..settings import LAYERS
-from . import limits, refusals
+from . import files, limits, refusals
 from .contract import _number  # one parameter-to-number rule for every endpoint
 from .examples import EXAMPLES as EXAMPLE_DIR
 from .examples import PHOTOS, STYLES
@@ -158,12 +158,13 @@ def reconstruct(image, layer: str = "conv4_2", mode: str = "content", steps: int
     img, layer, s = _prepare_reconstruct(image, layer, mode, steps, size, seed, seconds)
     what = (f"content from {layer}" if mode == "content"
             else "style from " + ", ".join(explore.style_layers_upto(layer)))
-    for f in explore.reconstruct(img, layer, mode, s, limit=limits.MAX_SECONDS):
-        left = f", {f.info.left:.0f} s left" if s.steps is None and not f.done else ""
-        shown, scale = _enlarged(f.image)
-        yield shown, (f"{'**Done**' if f.done else 'Rebuilding'} {what}: step {f.step} of {f.total}, "
-                      f"loss {f.losses.get('total', float('nan')):.3g}, {f.elapsed:.1f} s{left}. "
-                      f"{_computed_at(f.image, scale)}")
+    with files.Shown() as show:
+        for f in explore.reconstruct(img, layer, mode, s, limit=limits.MAX_SECONDS):
+            left = f", {f.info.left:.0f} s left" if s.steps is None and not f.done else ""
+            shown, scale = _enlarged(f.image)
+            yield show(shown), (f"{'**Done**' if f.done else 'Rebuilding'} {what}: step {f.step} of {f.total}, "
+                                f"loss {f.losses.get('total', float('nan')):.3g}, {f.elapsed:.1f} s{left}. "
+                                f"{_computed_at(f.image, scale)}")
 
 
 def _enlarged(image):
@@ -200,10 +201,11 @@ def figure(content, style=None, size: int = 128, steps: int = 0, seconds: float 
     c, st, given, s = _prepare_figure(content, style, size, steps, seconds)
     note = _default_note(given, "the style row")
     t0 = time.perf_counter()
-    for p in explore.figure1(c, st, s, started=t0, limit=limits.MAX_SECONDS):
-        frac = (p.cell + (p.frame.step / p.frame.total if p.frame else 0)) / p.cells
-        progress(1.0 if p.done else frac, desc=p.label)
-        yield p.image, _figure_status(p, t0, s) + note
+    with files.Shown() as show:
+        for p in explore.figure1(c, st, s, started=t0, limit=limits.MAX_SECONDS):
+            frac = (p.cell + (p.frame.step / p.frame.total if p.frame else 0)) / p.cells
+            progress(1.0 if p.done else frac, desc=p.label)
+            yield show(p.image), _figure_status(p, t0, s) + note
 
 
 def _figure_status(p: explore.FigureProgress, t0: float, s) -> str:
@@ -226,9 +228,10 @@ def ratio_row(content, style=None, size: int = 128, steps: int = 0, seconds: flo
     note = _default_note(given, "the row")
     t0 = time.perf_counter()
     ratios = [10.0 ** e for e in RATIO_EXPONENTS]
-    for p in explore.ratio_row(c, st, ratios, s, started=t0, limit=limits.MAX_SECONDS):
-        progress(1.0 if p.done else (p.cell + 0.5) / p.cells, desc=p.label)
-        yield p.image, _figure_status(p, t0, s) + note
+    with files.Shown() as show:
+        for p in explore.ratio_row(c, st, ratios, s, started=t0, limit=limits.MAX_SECONDS):
+            progress(1.0 if p.done else (p.cell + 0.5) / p.cells, desc=p.label)
+            yield show(p.image), _figure_status(p, t0, s) + note
 
 
 def _prepare_activations(image, layer="conv3_1", channels=8):
@@ -242,9 +245,11 @@ def activations(image, layer: str = "conv3_1", channels: int = 8):
     """The most active channels of a layer as heat maps, and for four of them the patches of the
     example images and this one that drive them hardest."""
     img, layer, n = _prepare_activations(image, layer, channels)
-    maps = [(im, _short(caption)) for im, caption in explore.activation_maps(img, layer, n)]
+    maps = explore.activation_maps(img, layer, n)
     found = explore.top_patches([img, *_example_images()], layer, n_channels=4)
-    yield maps, explore.patches_grid(layer, found), f"**Done**: {layer}, {n} channels."
+    with files.Shown() as show:
+        *pictures, grid = show.many([*(im for im, _ in maps), explore.patches_grid(layer, found)], "png")
+        yield list(zip(pictures, (_short(c) for _, c in maps))), grid, f"**Done**: {layer}, {n} channels."
 
 
 def _short(caption: str) -> str:

@@ -52,3 +52,43 @@ def save_png(img: Image.Image, name: str | None = None, how: dict | None = None)
 
 def save_timelapse(lapse) -> str:
     return str(lapse.write(out_path("timelapse", ".webp")))
+
+
+class Shown:
+    """The pictures one job shows, each handed to Gradio as a file of its own.
+
+    Gradio stores a PIL picture under a path named by the hash of its bytes and rewrites that
+    file every time: two visitors shown the same picture at once (the first frame of the same
+    example) had one download cut short while the other's rewrite truncated it. A file under a
+    fresh name is copied into Gradio's cache whole. Gradio copies what a job yields before it
+    asks the job for more, so each call (the pictures of one update) deletes the files of the
+    calls before, and the job's end the rest.
+
+        with files.Shown() as show:
+            yield show(frame.image), ...
+    """
+
+    def __init__(self):
+        self._paths: list[Path] = []
+
+    def __call__(self, img: Image.Image, fmt: str = "jpeg") -> str:
+        return self.many([img], fmt)[0]
+
+    def many(self, imgs, fmt: str = "jpeg") -> list[str]:
+        """The pictures of one update, as files."""
+        self._drop()
+        for img in imgs:
+            self._paths.append(out_path("shown", "." + fmt))
+            img.save(self._paths[-1], format=fmt)
+        return [str(p) for p in self._paths]
+
+    def _drop(self) -> None:
+        for p in self._paths:
+            p.unlink(missing_ok=True)
+        self._paths = []
+
+    def __enter__(self) -> "Shown":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._drop()

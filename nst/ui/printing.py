@@ -144,7 +144,7 @@ def enlarge(request: gr.Request, result, factor, *values):
         yield gr.skip(), "**Not printed.** " + refusals.sentence(e), "", gr.skip(), gr.skip()
         raise refusals.refuse(e, "Not printed") from None
     clock, curve, png = progress.Clock(), progress.LossCurve(), None
-    with runs.RUNS.run(runs.session_of(request)) as cancel:
+    with runs.RUNS.run(runs.session_of(request)) as cancel, files.Shown() as show:
         if cancel.is_set():  # Stop was pressed while it waited
             yield tuple(gr.skip() for _ in OUTPUTS)
             return
@@ -153,7 +153,7 @@ def enlarge(request: gr.Request, result, factor, *values):
                 if f.info.stage == "painting":
                     curve.add(f)
                 if not f.done:
-                    yield f.image, *progress.status(f, clock), curve.chart(f.total), gr.skip()
+                    yield show(f.image), *progress.status(f, clock), curve.chart(f.total), gr.skip()
                     continue
                 ending = "Stopped: the best picture so far, at its size" if cancel.is_set() else \
                     f"Printed, with fewer steps than planned to end within {PRINT_SECONDS:.0f} s" \
@@ -162,7 +162,7 @@ def enlarge(request: gr.Request, result, factor, *values):
                 shown = f.image.copy()
                 shown.thumbnail((PREVIEW, PREVIEW), Image.LANCZOS)
                 said = f"The print · a {shown.width} px preview; the download is the full size"
-                yield (gr.update(value=shown, label=said), *progress.status(f, clock, "", ending), curve.chart(f.total),
+                yield (gr.update(value=show(shown), label=said), *progress.status(f, clock, "", ending), curve.chart(f.total),
                        gr.update(value=png, visible=True,
                                  label=f"Download the print ({f.image.width}×{f.image.height} PNG)"))
                 break

@@ -26,7 +26,8 @@ def paint_run(content, styles, settings: Settings, request, note: str = "", init
     clock, curve, png, lapse_file = progress.Clock(), progress.LossCurve(), None, None
     lapse = TimeLapse(long_side=LAPSE_SIDE)
     session = runs.session_of(request)
-    with runs.RUNS.run(session) as cancel, runs.STEERINGS.run(session, settings, len(styles)) as steering:
+    with runs.RUNS.run(session) as cancel, runs.STEERINGS.run(session, settings, len(styles)) as steering, \
+            files.Shown() as show:
         if cancel.is_set():  # Stop was pressed while this run waited: the page keeps what it shows
             yield tuple(gr.skip() for _ in OUTPUTS)
             return
@@ -52,7 +53,7 @@ def paint_run(content, styles, settings: Settings, request, note: str = "", init
                     # requests would queue before the picture's and delay it by a few tenths
                     chart = curve.chart(f.total) if shown else gr.skip()
                     shown = True
-                    yield (f.image, *progress.status(f, clock, said), chart,
+                    yield (show(f.image), *progress.status(f, clock, said), chart,
                            gr.skip(), gr.skip(), gr.update(interactive=False), gr.skip(), gr.skip())
                     continue
                 if cancel.is_set():  # ZeroGPU's run cannot be asked for its best: it shows the latest
@@ -63,11 +64,11 @@ def paint_run(content, styles, settings: Settings, request, note: str = "", init
                 finishing = time.perf_counter()
                 png = files.save_png(f.image, how=recipe.of_frame(f, settings))
                 lapse_file = files.save_timelapse(lapse)
-                ref = content.resize(f.image.size, Image.LANCZOS)
+                live, before = show.many([f.image, content.resize(f.image.size, Image.LANCZOS)])
                 kb = Path(lapse_file).stat().st_size // 1024
                 which = "the refinement's time-lapse" if refined else "time-lapse"
-                yield (f.image, *progress.status(f, clock, said, ending), curve.chart(f.total),
-                       gr.update(value=(ref, f.image), visible=True),
+                yield (live, *progress.status(f, clock, said, ending), curve.chart(f.total),
+                       gr.update(value=(before, live), visible=True),
                        gr.update(value=png, visible=True, label=f"Download PNG ({f.image.width}×{f.image.height})"),
                        gr.update(interactive=limits.refine_side(f.image.size) > max(f.image.size),
                                  value=limits.refine_label(f.image.size, settings.seconds or 0)),

@@ -81,7 +81,7 @@ def video(clip: str, style: str, seconds: float = DEFAULT_SECONDS, size: int = 0
     n, paths, out = len(source.frames), [], None
     yield [], _said(f"**Painting** frame 1 of {n} · {_size(s)}", s, started), gr.skip(), gr.skip()
     try:
-        with runs.RUNS.run(runs.session_of(request)) as cancel:
+        with runs.RUNS.run(runs.session_of(request)) as cancel, files.Shown() as show:
             frames = painted_frames(source.frames, styles, s.replace(seconds=None), s.seconds,
                                     None if limits.ON_ZEROGPU else cancel, started)
             shown = 0.0
@@ -89,7 +89,7 @@ def video(clip: str, style: str, seconds: float = DEFAULT_SECONDS, size: int = 0
                 if not f.done:  # the frame being painted, a few times a second
                     if time.perf_counter() - shown >= LIVE_EVERY:
                         shown = time.perf_counter()
-                        yield ([*paths, f.image], _said(f"**Painting** frame {f.index + 1} of {n} · "
+                        yield ([*paths, show(f.image, "webp")], _said(f"**Painting** frame {f.index + 1} of {n} · "
                                                         f"{f.image.width}×{f.image.height} px · step {f.steps}", s,
                                                         started), gr.skip(), gr.skip())
                     continue
