@@ -100,7 +100,10 @@ def _to_editor(path):
         img = refusals.picture("the photo", path, max_side=768)
     except ValueError:
         return None  # its own note under the box says why
-    return None if img is None else {"background": img, "layers": [], "composite": None}
+    if img is None:
+        return None
+    # a file of its own, as files.Shown explains: visitors opening the same example at once
+    return {"background": files.save_png(img, "canvas"), "layers": [], "composite": None}
 
 
 def _note(path):
