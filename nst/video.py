@@ -158,10 +158,12 @@ def _widened(left: int, top: int, right: int, bottom: int, w: int, h: int) -> tu
 
 
 def held_boxes(painted: Image.Image, target: tuple, boxes: list) -> tuple:
-    """A temporal target (as flow.carried's) holding the painted boxes where the flow carries
-    nothing: the frame's own steps then refine them as they refine the carried painting, at its
-    step, instead of roughening them at full steps (a zooming pan's strips went from 0.90x the
-    painting's grain after their box to 1.1-1.3x after the frame)."""
+    """A temporal target (as flow.carried's) holding the painted `boxes` of a pan's strips where
+    the flow carries nothing: the frame's own steps then refine them as they refine the carried
+    painting, at its step, instead of roughening them at the full step (a zooming pan's strips
+    went from 0.90x the painting's grain after their box to 1.1-1.3x after the frame). Only
+    strips: a box inside the frame is painted free, and held to it the band where the warped
+    painting fades out was pulled two ways (the object clip's temporal error 7x)."""
     c = 255 - np.asarray(target[1], np.uint8)
     inside = np.zeros_like(c)
     for left, top, right, bottom in boxes:
@@ -284,7 +286,7 @@ def paint_run(frames: Sequence[Image.Image], styles, s: Settings, *, first: Imag
         if boxes:  # first what the flow could not carry, painted on its own, under the warp
             painted = paint_revealed(frames[k], styles, fill, targets, boxes, edge, init, cancel, cap)
             init = start_from(carried, painted)[0]  # the same flow, the painted boxes under it
-            targets.append(held_boxes(painted, targets[0], boxes))
+            targets.append(held_boxes(painted, targets[0], [b for b, e in zip(boxes, edge) if e]))
             if sk.seconds is not None:
                 sk = sk.replace(seconds=max(0.5, sk.seconds - (time.perf_counter() - started)))
         begun = time.perf_counter()
