@@ -286,7 +286,9 @@ def paint_run(frames: Sequence[Image.Image], styles, s: Settings, *, first: Imag
         if boxes:  # first what the flow could not carry, painted on its own, under the warp
             painted = paint_revealed(frames[k], styles, fill, targets, boxes, edge, init, cancel, cap)
             init = start_from(carried, painted)[0]  # the same flow, the painted boxes under it
-            targets.append(held_boxes(painted, targets[0], [b for b, e in zip(boxes, edge) if e]))
+            strips = [b for b, e in zip(boxes, edge) if e]
+            if strips:  # a box inside the frame is not held (held_boxes): no target of zeros for every step
+                targets.append(held_boxes(painted, targets[0], strips))
             if sk.seconds is not None:
                 sk = sk.replace(seconds=max(0.5, sk.seconds - (time.perf_counter() - started)))
         begun = time.perf_counter()
