@@ -41,6 +41,7 @@ LATER_STEPS = 1 / FIRST  # with --steps N: N for the first frame, N / FIRST for 
 REVEALED_MIN, MARGIN, SHORTEST, BOXES = 0.0025, 48, 32, 4
 BOX_UNITS = 2.0
 FEATHER = 0.02  # of the long side: the blend between the warped painting and the painted boxes
+STROKE = 0.012  # of the long side: a blur that leaves a painting's strokes and takes its grain away
 
 
 @dataclass
@@ -208,13 +209,32 @@ def in_carried_colours(frame: Image.Image, target: tuple) -> Image.Image:
     """The frame in the colours the carried painting gave it: each pixel's colour mapped to the
     colour the warped painting has, on average, where the photo has that colour (an affine map
     fitted by least squares over the pixels the flow carries, `target`: (warped, reliability));
-    the frame itself if the flow carries almost nothing. A revealed box starts from it."""
-    carried = np.asarray(target[1]) >= 250
+    the frame itself if the flow carries almost nothing. A revealed box starts from it.
+    Fitted on the colours the carried part shows, the map extrapolates to those it does not: where
+    it would take the new pixels farther from the photo, at stroke scale (at_strokes), than the
+    carried painting is, the cast is scaled back to that distance, never further (a white rocket
+    coming into a view of an orange suit started grey-pink, and its box's steps kept it so)."""
+    reliability = np.asarray(target[1])
+    carried = reliability >= 250
     if carried.mean() < 0.05:
         return frame
     photo, painted = np.asarray(frame, np.float32), np.asarray(target[0], np.float32)
     W = np.linalg.lstsq(np.c_[photo[carried], np.ones(carried.sum())], painted[carried], rcond=None)[0]
-    return _image(photo @ W[:3] + W[3])
+    cast = photo @ W[:3] + W[3] - photo
+    new = reliability < 128
+    if new.any():
+        far = lambda a: np.abs(at_strokes(a)).mean(-1)  # noqa: E731
+        rest, ahead = far(painted - photo)[carried].mean(), far(cast)[new].mean()
+        cast *= min(1.0, rest / max(ahead, 1e-6))
+    return _image(photo + cast)
+
+
+def at_strokes(a: np.ndarray) -> np.ndarray:
+    """(H, W, C) float blurred by a Gaussian of STROKE of the long side: what is left of a
+    painting's difference from its photo once its grain is taken away (its colours and strokes)."""
+    import cv2
+
+    return cv2.GaussianBlur(a, (0, 0), STROKE * max(a.shape[:2]))
 
 
 def paint_frames(frame: Image.Image, styles, s: Settings, *, init=None, targets=(), started=None,

@@ -403,6 +403,26 @@ def test_a_revealed_box_starts_in_the_colours_the_carried_painting_gave_the_phot
     assert np.array_equal(np.asarray(none), np.asarray(frame))  # nothing carried: the photo itself
 
 
+def test_a_revealed_box_starts_no_farther_from_the_photo_than_the_carried_painting_is():
+    """The colour map is fitted on the colours the carried part shows: a white thing coming into a
+    view of mid-tones would be mapped as far out as the map's line runs (here 55 grey levels, where
+    the carried painting is about 6 from its photo). Its start keeps the cast's direction, no
+    farther from the photo than the painting around it is."""
+    grey = np.asarray(Image.open(PHOTO).convert("L").resize((96, 64)), np.float32)
+    photo = np.repeat((90 + 70 * grey / 255)[..., None], 3, -1)  # mid-tones ...
+    photo[:, 72:] = 225 + 30 * grey[:, 72:, None] / 255  # ... and a white thing the pan brings in
+    cast = 0.5 * photo + 60  # the painting flattens the tones
+    c = np.zeros((64, 96), np.uint8)
+    c[:, :72] = 255
+    frame = Image.fromarray(np.rint(photo).astype(np.uint8))
+    start = np.asarray(video.in_carried_colours(frame, (Image.fromarray(np.rint(cast).astype(np.uint8)),
+                                                       Image.fromarray(c, "L"))), np.float32)
+    far = lambda a: np.abs(video.at_strokes(a - photo)).mean(-1)  # noqa: E731
+    rest, new = far(cast)[:, :72].mean(), far(start)[:, 76:].mean()
+    assert 5 < rest < 15 and new <= 1.15 * rest, (rest, new)  # the map alone: about 55
+    assert start[:, 76:].mean() < photo[:, 76:].mean() - 3  # towards the cast, as the map goes
+
+
 @pytest.mark.timeout(120)
 def test_a_later_frames_steps_improve_on_the_painting_it_carries(monkeypatch):
     """Adam's first steps move every pixel by about its step, whatever its gradient: at the full
