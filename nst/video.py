@@ -214,14 +214,13 @@ def in_carried_colours(frame: Image.Image, target: tuple) -> Image.Image:
     it would take the new pixels farther from the photo, at stroke scale (at_strokes), than the
     carried painting is, the cast is scaled back to that distance, never further (a white rocket
     coming into a view of an orange suit started grey-pink, and its box's steps kept it so)."""
-    reliability = np.asarray(target[1])
-    carried = reliability >= 250
+    carried = np.asarray(target[1]) >= 250
     if carried.mean() < 0.05:
         return frame
     photo, painted = np.asarray(frame, np.float32), np.asarray(target[0], np.float32)
     W = np.linalg.lstsq(np.c_[photo[carried], np.ones(carried.sum())], painted[carried], rcond=None)[0]
     cast = photo @ W[:3] + W[3] - photo
-    new = reliability < 128
+    new = uncarried(target).astype(bool)
     if new.any():
         far = lambda a: np.abs(at_strokes(a)).mean(-1)  # noqa: E731
         rest, ahead = far(painted - photo)[carried].mean(), far(cast)[new].mean()
